@@ -7,8 +7,10 @@
 //! - [`protocol`]: the wire types of Fivetran's function protocol.
 //! - [`secrets`]: a redacting wrapper for every secret the request carries.
 //! - [`error`]: the one error type, with predicates and a mapping to Lambda errors.
+//! - [`auth`]: how requests authenticate (API key, bearer, basic, OAuth 1.0a, OAuth2 client credentials).
 //! - [`lambda`]: the Lambda runtime loop, tracing set-up and the named handler.
 
+pub mod auth;
 pub mod error;
 pub mod lambda;
 pub mod protocol;
