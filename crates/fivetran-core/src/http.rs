@@ -31,6 +31,7 @@ use url::Url;
 use crate::auth::Auth;
 use crate::budget::TimeBudget;
 use crate::error::{Error, Result};
+use crate::row::Page;
 
 /// HTTP behaviour a connector may tune; the defaults suit most APIs.
 #[derive(Debug, Clone)]
@@ -99,17 +100,17 @@ pub struct Call<'a> {
     pub body: Option<Bytes>,
     /// Extra headers of this endpoint.
     pub headers: &'a [(String, String)],
+    /// Where the records are in the body (a JSON pointer), or `None` to only check that the body is JSON.
+    pub records: Option<&'a str>,
 }
 
-/// A successful response: headers and the parsed JSON body.
+/// A successful response: headers and the body split into its records and the rest.
 #[derive(Debug)]
 pub struct Fetched {
     /// Response headers.
     pub headers: HeaderMap,
-    /// The parsed body.
-    pub json: Value,
-    /// Size of the body in bytes.
-    pub len: usize,
+    /// The body.
+    pub(crate) page: Page,
 }
 
 /// The shared client with its auth, settings and rate limiter.
@@ -187,6 +188,7 @@ impl Http {
             stats.requests.fetch_add(1, Ordering::Relaxed);
             let wait = match outcome {
                 Attempt::Done(fetched) => return Ok(fetched),
+                Attempt::Fatal(error) => return Err(error),
                 Attempt::BadBody(reason) => {
                     decode_failures += 1;
                     if decode_failures > self.settings.decode_retries {
@@ -200,6 +202,11 @@ impl Http {
                     self.backoff(attempt)
                 }
                 Attempt::Failed(reason) => {
+                    if !time.may_start() {
+                        return Err(Error::Deadline {
+                            stream: call.stream.to_owned(),
+                        });
+                    }
                     if attempt >= self.settings.max_retries {
                         return Err(Error::Transport {
                             stream: call.stream.to_owned(),
@@ -281,6 +288,8 @@ impl Http {
             .await
         {
             Ok(a) => a,
+            // Rejected credentials (e.g. at a token endpoint) and broken declarations do not heal on retry.
+            Err(e) if !e.is_retryable() => return Attempt::Fatal(e),
             Err(e) => return Attempt::Failed(format!("authorization failed: {e}")),
         };
         let mut url = call.url.clone();
@@ -334,16 +343,24 @@ impl Http {
                 detail,
             };
         }
-        match body {
-            Err(reason) => Attempt::BadBody(format!("body could not be read: {reason}")),
-            Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
-                Ok(json) => Attempt::Done(Fetched {
-                    headers,
-                    json,
-                    len: bytes.len(),
+        let text = match body.map(|b| String::from_utf8(Vec::from(b))) {
+            Err(reason) => return Attempt::BadBody(format!("body could not be read: {reason}")),
+            Ok(Err(_)) => return Attempt::BadBody("not UTF-8 text".into()),
+            Ok(Ok(text)) => text,
+        };
+        let page = match call.records {
+            Some(pointer) => Page::split(text, pointer, call.stream),
+            None => serde_json::from_str::<serde::de::IgnoredAny>(&text)
+                .map(|_| Page::empty())
+                .map_err(|e| Error::Pagination {
+                    stream: call.stream.into(),
+                    reason: e.to_string(),
                 }),
-                Err(e) => Attempt::BadBody(format!("not valid JSON ({e})")),
-            },
+        };
+        match page {
+            Ok(page) => Attempt::Done(Fetched { headers, page }),
+            Err(Error::Pagination { reason, .. }) => Attempt::BadBody(reason),
+            Err(e) => Attempt::BadBody(e.to_string()),
         }
     }
 
@@ -390,6 +407,7 @@ impl Http {
 /// What one attempt produced.
 enum Attempt {
     Done(Fetched),
+    Fatal(Error),
     BadBody(String),
     Failed(String),
     Status {

@@ -6,3 +6,4 @@ mod harness;
 mod pagination;
 mod resume;
 mod retries;
+mod summary;
