@@ -95,41 +95,46 @@ pub(crate) fn shape<'a>(
         if !selected(&child.table.name) {
             continue;
         }
-        let Some(Value::Array(items)) = items.map(|f| f.to_value()) else {
-            continue;
+        let items: Vec<LazyRow<'a>> = match items {
+            Some(Field::Raw(raw)) if raw.get().starts_with('[') => {
+                let raws: Vec<&'a serde_json::value::RawValue> = serde_json::from_str(raw.get())
+                    .map_err(|_| not_object(stream, &child.field))?;
+                raws.into_iter()
+                    .map(|r| {
+                        LazyRow::parse(r.get()).ok_or_else(|| not_object(stream, &child.field))
+                    })
+                    .collect::<Result<_>>()?
+            }
+            _ => continue,
         };
-        let parent_key: Vec<Value> = table
+        let parent_key: Vec<Field<'a>> = table
             .primary_key
             .iter()
             .map(|c| {
                 row.get(c)
                     .filter(|v| !v.is_null())
-                    .map(Field::to_value)
+                    .cloned()
                     .ok_or_else(|| missing(stream, c))
             })
             .collect::<Result<_>>()?;
-        for item in items {
-            let Value::Object(mut child_row) = item else {
-                return Err(Error::MissingKey {
-                    stream: stream.key.clone(),
-                    column: format!("{}[] (an item is not a JSON object)", child.field),
-                });
-            };
+        for mut child_row in items {
             for (i, value) in parent_key.iter().enumerate() {
                 let column = if i == 0 {
-                    child.parent_column.clone()
+                    Cow::Borrowed(child.parent_column.as_str())
                 } else {
-                    format!("{}_{}", child.parent_column, i + 1)
+                    Cow::Owned(format!("{}_{}", child.parent_column, i + 1))
                 };
-                child_row.insert(column, value.clone());
+                child_row.set(column, value.clone());
             }
             for column in &child.table.primary_key {
-                key_value(stream, &child_row, column)?;
+                if child_row.get(column).is_none_or(Field::is_null) {
+                    return Err(missing(stream, column));
+                }
             }
             out.push(ShapedRow {
                 table: &child.table.name,
                 kind: RowKind::Insert,
-                row: RowData::Map(child_row),
+                row: RowData::Lazy(child_row),
                 from_hook: false,
             });
         }
@@ -186,6 +191,13 @@ pub(crate) fn shape<'a>(
     };
     out[parent_index].row = parent;
     Ok(())
+}
+
+fn not_object(stream: &Stream, field: &str) -> Error {
+    Error::MissingKey {
+        stream: stream.key.clone(),
+        column: format!("{field}[] (an item is not a JSON object)"),
+    }
 }
 
 fn missing(stream: &Stream, column: &str) -> Error {

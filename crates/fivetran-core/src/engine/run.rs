@@ -57,6 +57,7 @@ impl<'a> Run<'a> {
         sink: Box<dyn Sink>,
     ) -> Result<Self> {
         let state = SyncState::decode(&original)?;
+        let capacity = sink.capacity_hint();
         Ok(Run {
             p,
             original,
@@ -64,7 +65,7 @@ impl<'a> Run<'a> {
             time: TimeBudget::new(invocation.deadline, p.config.budget.time_margin),
             stats: Stats::default(),
             sink,
-            payload: Payload::default(),
+            payload: Payload::with_capacity(capacity),
             state_bytes: 0,
             pages: 0,
             hook_keys: HookKeys::new(),
