@@ -43,6 +43,90 @@
 //! [`Config::table`]), flattening of nested objects (`amount` → `amount_value`, `amount_currency`), and constant
 //! columns ([`Stream::constant`]). Other nested values stay JSON columns.
 //!
+//! **Recipes.** How the project's APIs map onto declarations (each compiles as a test of this page):
+//!
+//! ```
+//! # use std::time::Duration;
+//! # use fivetran_core::auth::Auth;
+//! # use fivetran_core::connector::{Child, Config, CursorFormat, Endpoint, Incremental, Stream};
+//! # use fivetran_core::paginate::{Pagination, Total};
+//! # use fivetran_core::protocol::Table;
+//! # use fivetran_core::{Result, Secrets};
+//! # use serde_json::{json, Value};
+//! // Loan API: page numbers over id order with the deletion-shift check, an advisor hook, soft deletes.
+//! fn loan(s: &Secrets) -> Result<Config> {
+//!     let pages = || Pagination::page_number("page").size("page_size", 100)
+//!         .total_pages(Total::Body("/pagination/total_pages".into()));
+//!     Ok(Config::new(s.required("baseUrl")?.expose(), Auth::Bearer(s.required("apiKey")?))?
+//!         .table(Table::new("advisors", &["id"]))
+//!         .stream(Stream::new("loan_applications", &["id"], Endpoint::get("/v1/loan-applications"))
+//!             .records("/data").paginate(pages().key_ordered("id"))
+//!             .incremental(Incremental::query("updated_since"))
+//!             .flatten("amount")
+//!             .child(Child::new("applicants", "applicants", "loan_application_id", &["id"]))
+//!             .map(|row, emit| {
+//!                 let advisor = row.remove("advisor").unwrap_or(Value::Null);
+//!                 row.insert("advisor_id".into(), advisor.get("id").cloned().unwrap_or(Value::Null));
+//!                 if let Value::Object(a) = advisor { emit.insert("advisors", a) }
+//!                 Ok(())
+//!             }))
+//!         .stream(Stream::deletes("loan_applications", &["id"], Endpoint::get("/v1/loan-applications/deleted"))
+//!             .soft_deletes().records("/data").paginate(pages())
+//!             .incremental(Incremental::query("since"))))
+//! }
+//! // WooCommerce: id order, `modified_after` frozen per sync (strictly "after": the lookback covers it),
+//! // page count from `X-WP-TotalPages` (pages fetched concurrently).
+//! fn woo(s: &Secrets) -> Result<Config> {
+//!     let list = |path: &str| Endpoint::get(path).query("orderby", "id").query("order", "asc");
+//!     let pages = || Pagination::page_number("page").size("per_page", 100)
+//!         .total_pages(Total::Header("X-WP-TotalPages".into()));
+//!     let base = format!("{}/wp-json/wc/v3", s.required("storeUrl")?.expose().trim_end_matches('/'));
+//!     let auth = Auth::Basic { username: s.required("consumerKey")?, password: s.required("consumerSecret")? };
+//!     Ok(Config::new(&base, auth)?
+//!         .stream(Stream::new("orders", &["id"], list("/orders").query("dates_are_gmt", "true"))
+//!             .paginate(pages()).incremental(Incremental::query("modified_after"))
+//!             .child(Child::new("line_items", "order_line_items", "order_id", &["id"])))
+//!         .stream(Stream::new("customers", &["id"], list("/customers")).paginate(pages())))
+//! }
+//! // NetSuite SuiteQL: POST, keyset on id with a frozen lower bound inside the query, `hasMore` flag.
+//! fn netsuite(s: &Secrets) -> Result<Config> {
+//!     let mut config = Config::new("https://123-sb1.suitetalk.api.netsuite.com", Auth::None)?;
+//!     for record in s.list("recordTypes")?.unwrap_or_else(|| vec!["customer".into()]) {
+//!         let q = format!("SELECT * FROM {record} WHERE id > {{after}} AND lastmodifieddate >= \
+//!                          TO_DATE('{{since}}', 'YYYY-MM-DD HH24:MI:SS') ORDER BY id");
+//!         config = config.stream(
+//!             Stream::new(&record, &["id"], Endpoint::post("/services/rest/query/v1/suiteql", json!({"q": q}))
+//!                 .header("Prefer", "transient"))
+//!             .records("/items")
+//!             .paginate(Pagination::keyset("id").after_initial("0").size("limit", 1000).has_more("/hasMore"))
+//!             .incremental(Incremental::template().initial("1970-01-01 00:00:00")
+//!                 .format(CursorFormat::Strftime("%Y-%m-%d %H:%M:%S".into()))));
+//!     }
+//!     Ok(config)
+//! }
+//! // GitHub: one stream per repository into a shared table, `Link` paging in creation order, frozen `since`.
+//! fn github(s: &Secrets) -> Result<Config> {
+//!     let mut config = Config::new("https://api.github.com", Auth::Bearer(s.required("token")?))?
+//!         .header("Accept", "application/vnd.github+json").header("X-GitHub-Api-Version", "2022-11-28");
+//!     for repo in s.list("repositories")?.unwrap_or_default() {
+//!         config = config.stream(
+//!             Stream::new("issues", &["id"], Endpoint::get(&format!("/repos/{repo}/issues"))
+//!                 .query("state", "all").query("sort", "created").query("direction", "asc").query("per_page", "100"))
+//!             .state_key(&format!("issues:{repo}")).paginate(Pagination::link_header())
+//!             .incremental(Incremental::query("since")).constant("repository", repo.as_str()));
+//!     }
+//!     Ok(config)
+//! }
+//! # let secrets = Secrets::new(json!({"baseUrl": "https://api.lender.example", "apiKey": "k",
+//! #     "storeUrl": "https://shop.example", "consumerKey": "ck", "consumerSecret": "cs",
+//! #     "recordTypes": "customer,item", "token": "t", "repositories": "octo/a,octo/b"}).as_object().unwrap().clone());
+//! # assert_eq!(loan(&secrets)?.streams().len(), 2);
+//! # assert_eq!(woo(&secrets)?.streams().len(), 2);
+//! # assert_eq!(netsuite(&secrets)?.streams().len(), 2);
+//! # assert_eq!(github(&secrets)?.streams().len(), 2);
+//! # Ok::<(), fivetran_core::Error>(())
+//! ```
+//!
 //! **Generic secrets.** Every connector accepts `startDate` (RFC 3339 or `YYYY-MM-DD`; the first sync's lower bound
 //! for incremental streams), `tables` (comma-separated table names; only those are synced, children and hook tables
 //! included only when named) and `caCertificate` (PEM; an extra trusted root for the upstream API).
@@ -124,12 +208,20 @@ impl Config {
         self
     }
 
-    /// Replaces all HTTP settings (timeouts, retries, caps); headers set before are kept unless `settings` has some.
-    pub fn http(mut self, mut settings: HttpSettings) -> Self {
-        if settings.headers.is_empty() {
-            settings.headers = std::mem::take(&mut self.http.headers);
+    /// Replaces the HTTP settings (timeouts, retries, caps, rate limit, concurrency). Headers set with
+    /// [`Config::header`] are kept; `settings.headers` are added where no header of that name is set.
+    pub fn http(mut self, settings: HttpSettings) -> Self {
+        let mut headers = std::mem::take(&mut self.http.headers);
+        for (name, value) in settings.headers.iter() {
+            let name = name.to_ascii_lowercase();
+            if !headers.iter().any(|(n, _)| *n == name) {
+                headers.push((name, value.clone()));
+            }
         }
-        self.http = settings;
+        self.http = HttpSettings {
+            headers,
+            ..settings
+        };
         self
     }
 
