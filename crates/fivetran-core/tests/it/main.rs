@@ -2,3 +2,5 @@
 
 mod auth_oauth1;
 mod auth_oauth2;
+mod moto;
+mod storage_s3;
