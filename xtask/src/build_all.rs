@@ -2,7 +2,9 @@
 //!
 //! For every selected connector and architecture: build in release mode for the Lambda target, read
 //! the binary's ELF to refuse a glibc newer than 2.34 or OpenSSL linkage, and write the deterministic
-//! `<target>/lambda/<connector>/bootstrap.zip` (x86_64) or `bootstrap-arm64.zip` (arm64).
+//! `<target>/lambda/<connector>/bootstrap.zip` (x86_64) or `bootstrap-arm64.zip` (arm64). The same
+//! bytes go to `<target>/release-assets/<connector>-<arch>.zip`, the release asset names (unique file
+//! names, which the Serverless Framework needs), with a `SHA256SUMS` covering that folder.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -68,10 +70,10 @@ pub fn run(project: &Project, options: &Options) -> Result<()> {
         &rows,
     ));
     output::status(&format!(
-        "built {} zip(s) in {:.1} s under {}",
+        "built {} zip(s) in {:.1} s; release assets and SHA256SUMS in {}",
         artifacts.len(),
         started.elapsed().as_secs_f64(),
-        project.target_dir().join("lambda").display()
+        project.release_assets_dir().display()
     ));
     Ok(())
 }
@@ -118,7 +120,35 @@ pub fn build(project: &Project, options: &Options) -> Result<Vec<Artifact>> {
             artifacts.push(package(project, connector, arch, &binary)?);
         }
     }
+    write_checksums(&project.release_assets_dir())?;
     Ok(artifacts)
+}
+
+/// The release asset name of a connector's zip: `<connector>-<arch>.zip`.
+pub fn asset_name(connector: &str, arch: Arch) -> String {
+    format!("{connector}-{arch}.zip")
+}
+
+/// Writes `SHA256SUMS` (the `sha256sum` format) for every zip in `dir`, sorted by name.
+pub fn write_checksums(dir: &Path) -> Result<()> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let name = entry
+            .with_context(|| format!("reading {}", dir.display()))?
+            .file_name();
+        let name = name.to_string_lossy().into_owned();
+        if name.ends_with(".zip") {
+            names.push(name);
+        }
+    }
+    names.sort();
+    let mut sums = String::new();
+    for name in names {
+        let bytes = std::fs::read(dir.join(&name)).with_context(|| format!("reading {name}"))?;
+        sums.push_str(&format!("{}  {name}\n", archive::sha256_hex(&bytes)));
+    }
+    let path = dir.join("SHA256SUMS");
+    std::fs::write(&path, sums).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Checks one built binary and writes its zip.
@@ -134,6 +164,10 @@ pub fn package(project: &Project, connector: &str, arch: Arch, binary: &Path) ->
     let dir = project.lambda_dir(connector);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     std::fs::write(&zip_path, &zip).with_context(|| format!("writing {}", zip_path.display()))?;
+    let assets = project.release_assets_dir();
+    std::fs::create_dir_all(&assets).with_context(|| format!("creating {}", assets.display()))?;
+    let asset = assets.join(asset_name(connector, arch));
+    std::fs::write(&asset, &zip).with_context(|| format!("writing {}", asset.display()))?;
     Ok(Artifact {
         connector: connector.to_string(),
         arch,
@@ -294,6 +328,17 @@ mod tests {
         let zip = std::fs::read(&artifact.zip_path).unwrap();
         assert_eq!(archive::sha256_hex(&zip), artifact.sha256);
         assert!(artifact.max_glibc.unwrap() <= elf::MAX_GLIBC);
+
+        let asset = dir
+            .path()
+            .join("target/release-assets/hello-fixture-x86_64.zip");
+        assert_eq!(std::fs::read(asset).unwrap(), zip);
+        let sums =
+            std::fs::read_to_string(dir.path().join("target/release-assets/SHA256SUMS")).unwrap();
+        assert_eq!(
+            sums,
+            format!("{}  hello-fixture-x86_64.zip\n", artifact.sha256)
+        );
 
         // Building again from the same source gives the same bytes.
         let again = build(&project, &options).unwrap();

@@ -4,6 +4,7 @@
 mod arch;
 mod archive;
 mod build_all;
+mod codegen;
 mod elf;
 mod flags;
 mod output;
@@ -28,9 +29,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
     let project = Project::current();
     match flags::parse(args)? {
         Command::BuildAll(options) => build_all::run(&project, &options),
-        Command::Codegen { check } => {
-            anyhow::bail!("codegen (check: {check}) is not implemented yet")
-        }
+        Command::Codegen { check } => codegen::run(&project, check),
         Command::Tidy => anyhow::bail!("tidy is not implemented yet"),
         Command::New { name } => anyhow::bail!("new {name} is not implemented yet"),
         Command::Help => {

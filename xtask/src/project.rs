@@ -60,6 +60,12 @@ impl Project {
         self.target_dir().join("lambda").join(connector)
     }
 
+    /// Where `build-all` also puts each zip under its release asset name, `<connector>-<arch>.zip`,
+    /// with a `SHA256SUMS` file: `<target>/release-assets/`.
+    pub fn release_assets_dir(&self) -> PathBuf {
+        self.target_dir.join("release-assets")
+    }
+
     /// The connectors: every folder under `connectors/` that holds a `Cargo.toml`, sorted by name.
     /// The folder name is the package, binary and Lambda function name.
     pub fn connectors(&self) -> Result<Vec<String>> {
