@@ -9,6 +9,7 @@ mod elf;
 mod flags;
 mod output;
 mod project;
+mod tidy;
 
 use flags::Command;
 use project::Project;
@@ -30,7 +31,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
     match flags::parse(args)? {
         Command::BuildAll(options) => build_all::run(&project, &options),
         Command::Codegen { check } => codegen::run(&project, check),
-        Command::Tidy => anyhow::bail!("tidy is not implemented yet"),
+        Command::Tidy => tidy::run(&project),
         Command::New { name } => anyhow::bail!("new {name} is not implemented yet"),
         Command::Help => {
             output::line(flags::HELP);
