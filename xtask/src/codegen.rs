@@ -41,8 +41,50 @@ pub fn generate(connectors: &[String]) -> Vec<GeneratedFile> {
     ]
 }
 
-/// Runs the command: writes the files, or with `check` only compares them.
-pub fn run(project: &Project, check: bool) -> Result<()> {
+/// What `cargo xtask codegen` should do.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Compare `deploy/` with what would be generated instead of writing it.
+    pub check: bool,
+    /// Write into this folder instead of `deploy/`.
+    pub out: Option<PathBuf>,
+    /// With `out`: generate for these connectors instead of the ones in `connectors/`.
+    pub connectors: Vec<String>,
+}
+
+/// Runs the command.
+pub fn run(project: &Project, options: &Options) -> Result<()> {
+    if let Some(out) = &options.out {
+        let connectors = if options.connectors.is_empty() {
+            project.connectors()?
+        } else {
+            options.connectors.clone()
+        };
+        for name in &connectors {
+            if !crate::project::is_valid_connector_name(name) {
+                bail!(
+                    "`{name}` is not a valid connector name (lowercase letters, digits and dashes)"
+                );
+            }
+        }
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        for file in generate(&connectors) {
+            let name = file
+                .path
+                .file_name()
+                .context("generated file without a name")?;
+            let path = out.join(name);
+            std::fs::write(&path, &file.text)
+                .with_context(|| format!("writing {}", path.display()))?;
+            output::status(&format!("wrote {}", path.display()));
+        }
+        return Ok(());
+    }
+    write_deploy(project, options.check)
+}
+
+/// Writes `deploy/`, or with `check` only compares it.
+fn write_deploy(project: &Project, check: bool) -> Result<()> {
     if check {
         check_fresh(project)?;
         output::status("deploy/ is up to date");
@@ -119,7 +161,7 @@ mod tests {
             "{error}"
         );
 
-        run(&project, false).unwrap();
+        write_deploy(&project, false).unwrap();
         check_fresh(&project).unwrap();
         let template = std::fs::read_to_string(dir.path().join("deploy/template.yaml")).unwrap();
         assert!(template.contains("GithubFunction"));
@@ -128,6 +170,27 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("connectors/woocommerce")).unwrap();
         std::fs::write(dir.path().join("connectors/woocommerce/Cargo.toml"), "").unwrap();
         assert!(check_fresh(&project).is_err());
+    }
+
+    #[test]
+    fn writes_a_sample_into_another_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options {
+            out: Some(dir.path().join("sample")),
+            connectors: vec!["demo-api".into()],
+            ..Options::default()
+        };
+        run(&Project::at(dir.path()), &options).unwrap();
+        let template = std::fs::read_to_string(dir.path().join("sample/template.yaml")).unwrap();
+        assert!(template.contains("DemoApiFunction"));
+        assert!(dir.path().join("sample/serverless.yml").is_file());
+        assert!(!dir.path().join("deploy").exists());
+
+        let bad = Options {
+            connectors: vec!["Demo API".into()],
+            ..options
+        };
+        assert!(run(&Project::at(dir.path()), &bad).is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 
 use crate::arch::Arch;
-use crate::build_all;
+use crate::{build_all, codegen};
 
 pub const HELP: &str = "\
 cargo xtask <command>
@@ -17,6 +17,9 @@ commands:
   codegen [--check]
       regenerate deploy/ (CloudFormation template, serverless.yml, README) from connectors/;
       --check fails instead when the committed files are stale.
+  codegen --out DIR [--connector NAME]...
+      write the same files for the named connectors (default: those in connectors/) into DIR,
+      e.g. to lint the templates for a sample connector list.
   tidy
       check the repository rules (module headers, workspace dependencies, connector
       independence, fresh generated files).
@@ -30,7 +33,7 @@ commands:
 #[derive(Debug, Clone)]
 pub enum Command {
     BuildAll(build_all::Options),
-    Codegen { check: bool },
+    Codegen(codegen::Options),
     Tidy,
     New { name: String },
     Help,
@@ -45,11 +48,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command> {
     let rest: Vec<String> = args.collect();
     match command.as_str() {
         "build-all" => parse_build_all(&rest).map(Command::BuildAll),
-        "codegen" => match rest.as_slice() {
-            [] => Ok(Command::Codegen { check: false }),
-            [flag] if flag == "--check" => Ok(Command::Codegen { check: true }),
-            _ => bail!("usage: cargo xtask codegen [--check]"),
-        },
+        "codegen" => parse_codegen(&rest).map(Command::Codegen),
         "tidy" => no_arguments(&rest, "tidy").map(|()| Command::Tidy),
         "new" => match rest.as_slice() {
             [name] if !name.starts_with('-') => Ok(Command::New { name: name.clone() }),
@@ -66,6 +65,28 @@ fn no_arguments(rest: &[String], command: &str) -> Result<()> {
     } else {
         bail!("`{command}` takes no arguments (got {})", rest.join(" "))
     }
+}
+
+fn parse_codegen(rest: &[String]) -> Result<codegen::Options> {
+    let mut options = codegen::Options::default();
+    let mut args = rest.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--check" => options.check = true,
+            "--out" => options.out = Some(args.next().context("--out needs a folder")?.into()),
+            "--connector" => options
+                .connectors
+                .push(args.next().context("--connector needs a name")?.clone()),
+            _ => bail!("unknown codegen argument `{arg}`\n\n{HELP}"),
+        }
+    }
+    if options.check && options.out.is_some() {
+        bail!("codegen: --check compares deploy/ and cannot be combined with --out");
+    }
+    if !options.connectors.is_empty() && options.out.is_none() {
+        bail!("codegen: --connector needs --out (deploy/ always follows connectors/)");
+    }
+    Ok(options)
 }
 
 fn parse_build_all(rest: &[String]) -> Result<build_all::Options> {
@@ -159,14 +180,19 @@ mod tests {
 
     #[test]
     fn other_commands() {
-        assert!(matches!(
-            parse_words("codegen --check").unwrap(),
-            Command::Codegen { check: true }
-        ));
-        assert!(matches!(
-            parse_words("codegen").unwrap(),
-            Command::Codegen { check: false }
-        ));
+        assert!(matches!(parse_words("codegen --check").unwrap(), Command::Codegen(o) if o.check));
+        assert!(
+            matches!(parse_words("codegen").unwrap(), Command::Codegen(o) if !o.check && o.out.is_none())
+        );
+        let Command::Codegen(sample) =
+            parse_words("codegen --out /tmp/x --connector a --connector b").unwrap()
+        else {
+            panic!("expected codegen");
+        };
+        assert_eq!(sample.out.as_deref(), Some(std::path::Path::new("/tmp/x")));
+        assert_eq!(sample.connectors, ["a", "b"]);
+        assert!(parse_words("codegen --check --out /tmp/x").is_err());
+        assert!(parse_words("codegen --connector a").is_err());
         assert!(
             matches!(parse_words("new demo-api").unwrap(), Command::New { name } if name == "demo-api")
         );

@@ -30,7 +30,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
     let project = Project::current();
     match flags::parse(args)? {
         Command::BuildAll(options) => build_all::run(&project, &options),
-        Command::Codegen { check } => codegen::run(&project, check),
+        Command::Codegen(options) => codegen::run(&project, &options),
         Command::Tidy => tidy::run(&project),
         Command::New { name } => anyhow::bail!("new {name} is not implemented yet"),
         Command::Help => {

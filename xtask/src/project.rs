@@ -94,6 +94,20 @@ impl Project {
     }
 }
 
+/// Whether `name` is usable as a connector (package, binary and Lambda function) name:
+/// lowercase ASCII letters, digits and single dashes, starting with a letter, at most 64 characters.
+pub fn is_valid_connector_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 64
+        && bytes[0].is_ascii_lowercase()
+        && !name.ends_with('-')
+        && !name.contains("--")
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +137,18 @@ mod tests {
     fn no_connectors_folder_means_no_connectors() {
         let dir = tempfile::tempdir().unwrap();
         assert!(Project::at(dir.path()).connectors().unwrap().is_empty());
+    }
+
+    #[test]
+    fn connector_names() {
+        for good in ["github", "loan-applications", "demo-api", "netsuite2"] {
+            assert!(is_valid_connector_name(good), "{good}");
+        }
+        for bad in [
+            "", "GitHub", "2fa", "demo_api", "demo-", "a--b", "-a", "a b",
+        ] {
+            assert!(!is_valid_connector_name(bad), "{bad}");
+        }
+        assert!(!is_valid_connector_name(&"a".repeat(65)));
     }
 }
