@@ -25,7 +25,8 @@ mod paging;
 mod server;
 // mod suiteql;
 mod tls;
-// mod woocommerce;
+mod woo_data;
+mod woocommerce;
 
 use std::fmt;
 use std::str::FromStr;
@@ -206,6 +207,7 @@ impl fmt::Debug for Sandbox {
 pub async fn start(config: SandboxConfig) -> Result<Sandbox, Error> {
     let backend: Arc<dyn server::Backend> = match config.api {
         Api::Loan => Arc::new(loan::LoanBackend::new(config.seed, config.records)),
+        Api::WooCommerce => Arc::new(woocommerce::WooBackend::new(config.seed, config.records)),
         other => return Err(Error::Unsupported(other)),
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))

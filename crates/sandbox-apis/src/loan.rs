@@ -95,7 +95,7 @@ impl LoanBackend {
         for i in 0..records as i64 {
             let created = EPOCH_2026 - span + span * i / (records as i64 + 1);
             let app = data.generate(seed, created, false);
-            let mut r = Rng::new(seed, 0xDE1 ^ (i as u64) << 8);
+            let mut r = Rng::new(seed, 0xDE1 ^ ((i as u64) << 8));
             if r.chance(0.03) {
                 let deleted_at = (app.updated_at + r.range(60, 86_400)).min(EPOCH_2026 - 1);
                 data.deleted.push(Deleted {

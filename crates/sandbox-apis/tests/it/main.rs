@@ -3,4 +3,6 @@
 mod binary;
 mod faults;
 mod loan;
+mod oauth_client;
 mod support;
+mod woocommerce;
