@@ -18,7 +18,8 @@ pub mod ground_truth;
 pub mod oauth;
 pub mod prng;
 
-// mod github;
+mod github;
+mod github_data;
 mod loan;
 // mod netsuite;
 mod paging;
@@ -208,6 +209,7 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, Error> {
     let backend: Arc<dyn server::Backend> = match config.api {
         Api::Loan => Arc::new(loan::LoanBackend::new(config.seed, config.records)),
         Api::WooCommerce => Arc::new(woocommerce::WooBackend::new(config.seed, config.records)),
+        Api::GitHub => Arc::new(github::GitHubBackend::new(config.seed, config.records)),
         other => return Err(Error::Unsupported(other)),
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))

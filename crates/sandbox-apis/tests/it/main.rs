@@ -2,6 +2,7 @@
 
 mod binary;
 mod faults;
+mod github;
 mod loan;
 mod oauth_client;
 mod support;

@@ -1,0 +1,365 @@
+//! GitHub dataset: issues (some of them pull requests), issue comments and pulls in two repositories, generated from a
+//! seed, changed in seeded steps (creates and updates, never deletes), and the connector's tables for the ground truth.
+
+use serde_json::{Value, json};
+
+use crate::Changing;
+use crate::ground_truth::{GroundTruth, Row};
+use crate::paging::{EPOCH_2026, rfc3339};
+use crate::prng::{Rng, WORDS, sentence};
+
+/// The repositories every GitHub stand-in serves.
+pub const REPOSITORIES: &[&str] = &["octo-org/widgets", "octo-org/gadgets"];
+
+const API: &str = "https://api.github.com";
+const LOGINS: &[&str] = &[
+    "octocat",
+    "mona",
+    "hubot",
+    "søren-dev",
+    "li-wei",
+    "dependabot[bot]",
+];
+const LABELS: &[(&str, &str)] = &[
+    ("bug", "d73a4a"),
+    ("enhancement", "a2eeef"),
+    ("good first issue", "7057ff"),
+    ("ドキュメント", "0075ca"),
+];
+
+/// A record with its sort keys outside the JSON.
+pub struct Item {
+    pub id: u64,
+    pub number: u64,
+    pub created: i64,
+    pub updated: i64,
+    pub comments: u64,
+    pub open: bool,
+    pub value: Value,
+    pub json: String,
+}
+
+impl Item {
+    fn render(&mut self) {
+        self.json = self.value.to_string();
+    }
+}
+
+/// One repository's records.
+pub struct RepoData {
+    pub full_name: &'static str,
+    pub issues: Vec<Item>,
+    /// Pull requests (the same numbers as their issues, other ids).
+    pub pulls: Vec<Item>,
+    pub comments: Vec<Item>,
+}
+
+/// All repositories.
+pub struct GitHubData {
+    pub repos: Vec<RepoData>,
+    next_id: u64,
+    clock: i64,
+    step: u64,
+    seed: u64,
+}
+
+fn user(rng: &mut Rng) -> Value {
+    let i = rng.below(LOGINS.len() as u64);
+    let login = LOGINS[i as usize];
+    json!({"login": login, "id": 583_231 + i * 1_000_003, "node_id": format!("U_kgDO{i:04}"), "type": if login.ends_with("[bot]") { "Bot" } else { "User" }, "site_admin": false})
+}
+
+fn reactions(url: &str) -> Value {
+    json!({"url": format!("{url}/reactions"), "total_count": 0, "+1": 0, "-1": 0, "laugh": 0, "hooray": 0, "confused": 0, "heart": 0, "rocket": 0, "eyes": 0})
+}
+
+impl GitHubData {
+    /// `records` issues per repository (about a third are pull requests), with 0–3 comments each.
+    pub fn generate(seed: u64, records: usize) -> GitHubData {
+        let mut data = GitHubData {
+            repos: Vec::new(),
+            next_id: 4_300_000_000,
+            clock: EPOCH_2026,
+            step: 0,
+            seed,
+        };
+        for full_name in REPOSITORIES {
+            data.repos.push(RepoData {
+                full_name,
+                issues: Vec::new(),
+                pulls: Vec::new(),
+                comments: Vec::new(),
+            });
+        }
+        let span = 500 * 86_400_i64;
+        for r in 0..data.repos.len() {
+            for i in 0..records {
+                let created =
+                    EPOCH_2026 - span + span * i as i64 / (records as i64 + 1) + r as i64 * 17;
+                data.add_issue(r, created, false);
+            }
+        }
+        data
+    }
+
+    fn take_id(&mut self, rng: &mut Rng) -> u64 {
+        self.next_id += 1 + rng.below(1000);
+        self.next_id
+    }
+
+    fn add_issue(&mut self, r: usize, created: i64, fresh: bool) {
+        let number = self.repos[r].issues.len() as u64 + 1;
+        let mut rng = Rng::new(self.seed, (r as u64) << 40 | number);
+        let id = self.take_id(&mut rng);
+        let full = self.repos[r].full_name;
+        let is_pr = rng.chance(0.33);
+        let open = fresh || rng.chance(0.4);
+        let updated = if fresh {
+            created
+        } else {
+            (created + rng.range(0, 40 * 86_400)).min(EPOCH_2026 - 1)
+        };
+        let closed_at = if open {
+            Value::Null
+        } else {
+            json!(rfc3339(updated))
+        };
+        let url = format!("{API}/repos/{full}/issues/{number}");
+        let (label, color) = *rng.pick(LABELS);
+        let author = user(&mut rng);
+        let title = format!("{} #{number}", sentence(&mut rng, 3));
+        let body = if rng.chance(0.2) {
+            Value::Null
+        } else {
+            json!(format!(
+                "Steps: {}\n\n```\n{}\n```",
+                sentence(&mut rng, 6),
+                rng.pick_str(WORDS)
+            ))
+        };
+        let mut value = json!({
+            "url": url, "repository_url": format!("{API}/repos/{full}"), "labels_url": format!("{url}/labels{{/name}}"),
+            "comments_url": format!("{url}/comments"), "events_url": format!("{url}/events"),
+            "html_url": format!("https://github.com/{full}/{}/{number}", if is_pr { "pull" } else { "issues" }),
+            "id": id, "node_id": format!("I_kwDO{id:x}"), "number": number, "title": title, "user": author,
+            "labels": if rng.chance(0.5) { json!([]) } else { json!([{"id": 208_045_946 + color.len() as u64, "name": label, "color": color, "default": false, "description": Value::Null}]) },
+            "state": if open { "open" } else { "closed" }, "state_reason": if open { Value::Null } else { json!("completed") },
+            "locked": false, "assignee": Value::Null, "assignees": [], "milestone": Value::Null, "comments": 0,
+            "created_at": rfc3339(created), "updated_at": rfc3339(updated), "closed_at": closed_at,
+            "author_association": "CONTRIBUTOR", "body": body, "reactions": reactions(&url),
+        });
+        if is_pr {
+            value["pull_request"] = json!({
+                "url": format!("{API}/repos/{full}/pulls/{number}"), "html_url": format!("https://github.com/{full}/pull/{number}"),
+                "diff_url": format!("https://github.com/{full}/pull/{number}.diff"),
+                "patch_url": format!("https://github.com/{full}/pull/{number}.patch"),
+                "merged_at": if open { Value::Null } else { json!(rfc3339(updated)) },
+            });
+            let pr_id = self.take_id(&mut rng) + 1_000_000_000;
+            let sha = format!(
+                "{:016x}{:016x}{:08x}",
+                rng.next_u64(),
+                rng.next_u64(),
+                rng.below(1 << 32)
+            );
+            let pull = json!({
+                "url": format!("{API}/repos/{full}/pulls/{number}"), "id": pr_id, "node_id": format!("PR_kwDO{pr_id:x}"),
+                "html_url": format!("https://github.com/{full}/pull/{number}"), "number": number,
+                "state": value["state"], "locked": false, "title": value["title"], "user": value["user"], "body": value["body"],
+                "labels": value["labels"], "milestone": Value::Null, "created_at": value["created_at"],
+                "updated_at": value["updated_at"], "closed_at": value["closed_at"], "merged_at": value["pull_request"]["merged_at"],
+                "merge_commit_sha": if open { Value::Null } else { json!(sha) }, "assignee": Value::Null, "assignees": [],
+                "draft": rng.chance(0.1), "author_association": "CONTRIBUTOR",
+                "head": {"label": format!("octo-org:feature-{number}"), "ref": format!("feature-{number}"), "sha": sha},
+                "base": {"label": "octo-org:main", "ref": "main", "sha": format!("{:040x}", rng.next_u64())},
+            });
+            let mut item = Item {
+                id: pr_id,
+                number,
+                created,
+                updated,
+                comments: 0,
+                open,
+                value: pull,
+                json: String::new(),
+            };
+            item.render();
+            self.repos[r].pulls.push(item);
+        }
+        let mut issue = Item {
+            id,
+            number,
+            created,
+            updated,
+            comments: 0,
+            open,
+            value,
+            json: String::new(),
+        };
+        issue.render();
+        self.repos[r].issues.push(issue);
+        let idx = self.repos[r].issues.len() - 1;
+        if !fresh {
+            for _ in 0..rng.below(4) {
+                let at = (created + rng.range(60, 20 * 86_400)).min(updated);
+                self.add_comment(r, idx, at, &mut rng);
+            }
+        }
+    }
+
+    fn add_comment(&mut self, r: usize, issue_idx: usize, at: i64, rng: &mut Rng) {
+        let id = self.take_id(rng) + 500_000_000;
+        let full = self.repos[r].full_name;
+        let issue = &mut self.repos[r].issues[issue_idx];
+        let number = issue.number;
+        let value = json!({
+            "url": format!("{API}/repos/{full}/issues/comments/{id}"),
+            "html_url": format!("https://github.com/{full}/issues/{number}#issuecomment-{id}"),
+            "issue_url": format!("{API}/repos/{full}/issues/{number}"), "id": id, "node_id": format!("IC_kwDO{id:x}"),
+            "user": user(rng), "created_at": rfc3339(at), "updated_at": rfc3339(at), "author_association": "MEMBER",
+            "body": format!("{} 👍", sentence(rng, 5)), "reactions": reactions(&format!("{API}/repos/{full}/issues/comments/{id}")),
+        });
+        issue.comments += 1;
+        issue.value["comments"] = json!(issue.comments);
+        if at > issue.updated {
+            issue.updated = at;
+            issue.value["updated_at"] = json!(rfc3339(at));
+        }
+        issue.render();
+        if let Some(pull) = self.repos[r]
+            .pulls
+            .iter_mut()
+            .find(|p| p.number == number && at > p.updated)
+        {
+            pull.updated = at;
+            pull.value["updated_at"] = json!(rfc3339(at));
+            pull.render();
+        }
+        let mut item = Item {
+            id,
+            number,
+            created: at,
+            updated: at,
+            comments: 0,
+            open: true,
+            value,
+            json: String::new(),
+        };
+        item.render();
+        self.repos[r].comments.push(item);
+    }
+
+    /// One change step: new issues, new comments (which touch their issue), edits and state changes.
+    pub fn change(&mut self, changing: &Changing) {
+        self.step += 1;
+        let mut rng = Rng::new(self.seed ^ 0x617B, self.step);
+        self.clock += rng.range(1, 3);
+        let now = self.clock;
+        for _ in 0..changing.creates {
+            let r = rng.below(self.repos.len() as u64) as usize;
+            self.add_issue(r, now, true);
+        }
+        for _ in 0..changing.updates {
+            let r = rng.below(self.repos.len() as u64) as usize;
+            let idx = rng.below(self.repos[r].issues.len() as u64) as usize;
+            if rng.chance(0.5) {
+                self.add_comment(r, idx, now, &mut rng);
+                continue;
+            }
+            let repo = &mut self.repos[r];
+            let issue = &mut repo.issues[idx];
+            issue.open = !issue.open;
+            issue.updated = now;
+            let state = if issue.open { "open" } else { "closed" };
+            let closed_at = if issue.open {
+                Value::Null
+            } else {
+                json!(rfc3339(now))
+            };
+            issue.value["state"] = json!(state);
+            issue.value["state_reason"] = if issue.open {
+                json!("reopened")
+            } else {
+                json!("completed")
+            };
+            issue.value["closed_at"] = closed_at.clone();
+            issue.value["updated_at"] = json!(rfc3339(now));
+            issue.value["title"] = json!(format!("{} #{}", sentence(&mut rng, 3), issue.number));
+            let title = issue.value["title"].clone();
+            issue.render();
+            let number = issue.number;
+            if let Some(pull) = repo.pulls.iter_mut().find(|p| p.number == number) {
+                pull.open = !pull.open;
+                pull.updated = now;
+                pull.value["state"] = json!(state);
+                pull.value["closed_at"] = closed_at;
+                pull.value["updated_at"] = json!(rfc3339(now));
+                pull.value["title"] = title;
+                pull.render();
+            }
+        }
+    }
+
+    /// The connector's tables: `issues` (+ `repository`), `issue_comments`, `pull_requests`.
+    pub fn ground_truth(&self) -> GroundTruth {
+        let mut truth = GroundTruth::default();
+        for name in ["issues", "issue_comments", "pull_requests"] {
+            truth.table(name, &["id"]);
+        }
+        let object = |v: &Value| -> Row { v.as_object().cloned().unwrap_or_default() };
+        for repo in &self.repos {
+            for issue in &repo.issues {
+                let mut row = object(&issue.value);
+                row.insert("repository".into(), json!(repo.full_name));
+                truth.table("issues", &[]).insert(row);
+            }
+            for c in &repo.comments {
+                truth.table("issue_comments", &[]).insert(object(&c.value));
+            }
+            for p in &repo.pulls {
+                truth.table("pull_requests", &[]).insert(object(&p.value));
+            }
+        }
+        truth
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issues_pulls_and_comments_are_consistent() {
+        let d = GitHubData::generate(2, 30);
+        for repo in &d.repos {
+            assert_eq!(repo.issues.len(), 30);
+            let prs = repo
+                .issues
+                .iter()
+                .filter(|i| i.value.get("pull_request").is_some())
+                .count();
+            assert_eq!(prs, repo.pulls.len());
+            let counted: u64 = repo.issues.iter().map(|i| i.comments).sum();
+            assert_eq!(counted as usize, repo.comments.len());
+        }
+        let truth = d.ground_truth();
+        assert_eq!(truth.row_count("issues"), 60);
+        assert!(
+            truth.tables["issues"]
+                .rows
+                .values()
+                .all(|r| r["repository"].as_str().unwrap().starts_with("octo-org/"))
+        );
+    }
+
+    #[test]
+    fn changes_are_reproducible() {
+        let (mut a, mut b) = (GitHubData::generate(3, 10), GitHubData::generate(3, 10));
+        for _ in 0..10 {
+            a.change(&Changing::default());
+            b.change(&Changing::default());
+        }
+        assert_eq!(a.ground_truth(), b.ground_truth());
+        assert_eq!(a.ground_truth().row_count("issues"), 30);
+    }
+}
