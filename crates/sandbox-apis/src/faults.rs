@@ -49,7 +49,7 @@ pub enum Trigger {
 /// What goes wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultKind {
-    /// `429` with `Retry-After`, in seconds or as an HTTP date that many seconds ahead.
+    /// `429` with `Retry-After`, in seconds or as an HTTP date that many seconds ahead (no header for 0 seconds).
     RateLimited {
         retry_after_secs: u64,
         http_date: bool,

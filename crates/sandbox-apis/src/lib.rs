@@ -21,10 +21,11 @@ pub mod prng;
 mod github;
 mod github_data;
 mod loan;
-// mod netsuite;
+mod netsuite;
+mod netsuite_data;
 mod paging;
 mod server;
-// mod suiteql;
+mod suiteql;
 mod tls;
 mod woo_data;
 mod woocommerce;
@@ -154,8 +155,6 @@ impl SandboxConfig {
 pub enum Error {
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
     Bind { port: u16, source: std::io::Error },
-    #[error("the {0} stand-in is not available yet")]
-    Unsupported(Api),
     #[error("TLS setup failed: {0}")]
     Tls(String),
 }
@@ -210,7 +209,7 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, Error> {
         Api::Loan => Arc::new(loan::LoanBackend::new(config.seed, config.records)),
         Api::WooCommerce => Arc::new(woocommerce::WooBackend::new(config.seed, config.records)),
         Api::GitHub => Arc::new(github::GitHubBackend::new(config.seed, config.records)),
-        other => return Err(Error::Unsupported(other)),
+        Api::NetSuite => Arc::new(netsuite::NetSuiteBackend::new(config.seed, config.records)),
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
         .await

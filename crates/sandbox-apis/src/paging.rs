@@ -13,7 +13,6 @@ pub fn rfc3339(secs: i64) -> String {
 }
 
 /// Seconds since the Unix epoch as `2026-03-01T09:30:00` (no zone), shifted by `offset_secs`.
-#[allow(dead_code)] // Used by the WooCommerce and NetSuite stand-ins.
 pub fn naive(secs: i64, offset_secs: i64) -> String {
     DateTime::<Utc>::from_timestamp(secs + offset_secs, 0)
         .unwrap_or_default()

@@ -27,7 +27,6 @@ use crate::{Changing, RequestLog, RequestRecord};
 
 /// A request with its body collected, as a backend sees it.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // Body, host and nonce are used by the OAuth stand-ins.
 pub struct ApiRequest {
     pub method: String,
     pub path: String,
@@ -60,7 +59,6 @@ impl ApiRequest {
     }
 
     /// `http` or `https`.
-    #[allow(dead_code)]
     pub fn scheme(&self) -> &'static str {
         if self.tls { "https" } else { "http" }
     }

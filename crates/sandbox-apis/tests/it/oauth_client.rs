@@ -125,7 +125,7 @@ pub fn sha256_query(
 }
 
 /// An `Authorization: OAuth realm=...` header for NetSuite TBA (consumer + token, HMAC-SHA256) over `query` params.
-#[allow(clippy::too_many_arguments, dead_code)]
+#[allow(clippy::too_many_arguments)]
 pub fn tba_header(
     method: &str,
     uri: &str,
