@@ -59,14 +59,18 @@ fn message(status: u16, text: &str) -> Reply {
     )
 }
 
+/// A sort key: the sorted value, then the id as a tie-break.
+type SortKey = fn(&Item) -> (i64, u64);
+
 #[derive(Clone, Copy, PartialEq)]
+#[repr(u8)]
 enum Endpoint {
     Issues,
     Comments,
     Pulls,
 }
 
-fn list(items: &[Item], endpoint: Endpoint, req: &ApiRequest) -> Reply {
+fn list(data: &mut GitHubData, r: usize, endpoint: Endpoint, req: &ApiRequest) -> Reply {
     let per_page = match req.param("per_page").map(str::parse::<usize>) {
         None => 30,
         Some(Ok(n)) => n.clamp(1, 100),
@@ -89,11 +93,11 @@ fn list(items: &[Item], endpoint: Endpoint, req: &ApiRequest) -> Reply {
         _ => None,
     };
     let sort = req.param("sort").unwrap_or("created");
-    let key: fn(&Item) -> (i64, u64) = match (sort, endpoint) {
-        ("created", _) | ("long-running", Endpoint::Pulls) => |i| (i.created, i.id),
-        ("updated", _) => |i| (i.updated, i.id),
+    let (sort_id, key): (u8, SortKey) = match (sort, endpoint) {
+        ("created", _) | ("long-running", Endpoint::Pulls) => (0, |i| (i.created, i.id)),
+        ("updated", _) => (1, |i| (i.updated, i.id)),
         ("comments", Endpoint::Issues) | ("popularity", Endpoint::Pulls) => {
-            |i| (i.comments as i64, i.id)
+            (2, |i| (i.comments as i64, i.id))
         }
         _ => return message(422, "Validation Failed: sort"),
     };
@@ -108,12 +112,14 @@ fn list(items: &[Item], endpoint: Endpoint, req: &ApiRequest) -> Reply {
         Some("asc") => false,
         Some(_) => return message(422, "Validation Failed: direction"),
     };
-    let mut selected: Vec<&Item> = items
+    let order = data.sorted(r, endpoint as u8, sort_id, key);
+    let items = data.items(r, endpoint as u8);
+    let mut selected: Vec<&Item> = order
         .iter()
+        .map(|i| &items[*i as usize])
         .filter(|i| endpoint == Endpoint::Comments || state == "all" || (state == "open") == i.open)
         .filter(|i| since.is_none_or(|s| at_or_after(i.updated, s)))
         .collect();
-    selected.sort_by_key(|i| key(i));
     if descending {
         selected.reverse();
     }
@@ -181,23 +187,18 @@ impl Backend for GitHubBackend {
             [owner, repo, "pulls"] => (format!("{owner}/{repo}"), Endpoint::Pulls),
             _ => return self.rate_headers(message(404, "Not Found")),
         };
-        let data = self.data.lock().expect("github data lock");
-        let Some(repo) = data
+        let mut data = self.data.lock().expect("github data lock");
+        let Some(r) = data
             .repos
             .iter()
-            .find(|r| r.full_name.eq_ignore_ascii_case(&full))
+            .position(|r| r.full_name.eq_ignore_ascii_case(&full))
         else {
             return self.rate_headers(message(404, "Not Found"));
         };
         if req.method != "GET" {
             return self.rate_headers(message(404, "Not Found"));
         }
-        let items = match endpoint {
-            Endpoint::Issues => &repo.issues,
-            Endpoint::Comments => &repo.comments,
-            Endpoint::Pulls => &repo.pulls,
-        };
-        self.rate_headers(list(items, endpoint, req))
+        self.rate_headers(list(&mut data, r, endpoint, req))
     }
 
     fn change(&self, changing: &Changing) {

@@ -1,6 +1,9 @@
 //! GitHub dataset: issues (some of them pull requests), issue comments and pulls in two repositories, generated from a
 //! seed, changed in seeded steps (creates and updates, never deletes), and the connector's tables for the ground truth.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use crate::Changing;
@@ -35,13 +38,20 @@ pub struct Item {
     pub updated: i64,
     pub comments: u64,
     pub open: bool,
-    pub value: Value,
+    /// The record as the API returns it (only the serialized form is kept, to save memory).
     pub json: String,
 }
 
 impl Item {
-    fn render(&mut self) {
-        self.json = self.value.to_string();
+    /// The record as a JSON value.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.json).unwrap_or(Value::Null)
+    }
+
+    fn edit(&mut self, change: impl FnOnce(&mut Value)) {
+        let mut value = self.value();
+        change(&mut value);
+        self.json = value.to_string();
     }
 }
 
@@ -57,6 +67,8 @@ pub struct RepoData {
 /// All repositories.
 pub struct GitHubData {
     pub repos: Vec<RepoData>,
+    /// Sorted index per (repository, endpoint, sort), dropped whenever the data changes.
+    sorted: HashMap<(usize, u8, u8), Arc<Vec<u32>>>,
     next_id: u64,
     clock: i64,
     step: u64,
@@ -78,6 +90,7 @@ impl GitHubData {
     pub fn generate(seed: u64, records: usize) -> GitHubData {
         let mut data = GitHubData {
             repos: Vec::new(),
+            sorted: HashMap::new(),
             next_id: 4_300_000_000,
             clock: EPOCH_2026,
             step: 0,
@@ -173,45 +186,44 @@ impl GitHubData {
                 "head": {"label": format!("octo-org:feature-{number}"), "ref": format!("feature-{number}"), "sha": sha},
                 "base": {"label": "octo-org:main", "ref": "main", "sha": format!("{:040x}", rng.next_u64())},
             });
-            let mut item = Item {
+            let item = Item {
                 id: pr_id,
                 number,
                 created,
                 updated,
                 comments: 0,
                 open,
-                value: pull,
-                json: String::new(),
+                json: pull.to_string(),
             };
-            item.render();
             self.repos[r].pulls.push(item);
         }
-        let mut issue = Item {
+        let comment_times: Vec<i64> = if fresh {
+            Vec::new()
+        } else {
+            (0..rng.below(4))
+                .map(|_| (created + rng.range(60, 20 * 86_400)).min(updated))
+                .collect()
+        };
+        value["comments"] = json!(comment_times.len());
+        let issue = Item {
             id,
             number,
             created,
             updated,
-            comments: 0,
+            comments: comment_times.len() as u64,
             open,
-            value,
-            json: String::new(),
+            json: value.to_string(),
         };
-        issue.render();
         self.repos[r].issues.push(issue);
-        let idx = self.repos[r].issues.len() - 1;
-        if !fresh {
-            for _ in 0..rng.below(4) {
-                let at = (created + rng.range(60, 20 * 86_400)).min(updated);
-                self.add_comment(r, idx, at, &mut rng);
-            }
+        for at in comment_times {
+            let comment = self.make_comment(r, number, at, &mut rng);
+            self.repos[r].comments.push(comment);
         }
     }
 
-    fn add_comment(&mut self, r: usize, issue_idx: usize, at: i64, rng: &mut Rng) {
+    fn make_comment(&mut self, r: usize, number: u64, at: i64, rng: &mut Rng) -> Item {
         let id = self.take_id(rng) + 500_000_000;
         let full = self.repos[r].full_name;
-        let issue = &mut self.repos[r].issues[issue_idx];
-        let number = issue.number;
         let value = json!({
             "url": format!("{API}/repos/{full}/issues/comments/{id}"),
             "html_url": format!("https://github.com/{full}/issues/{number}#issuecomment-{id}"),
@@ -219,39 +231,72 @@ impl GitHubData {
             "user": user(rng), "created_at": rfc3339(at), "updated_at": rfc3339(at), "author_association": "MEMBER",
             "body": format!("{} 👍", sentence(rng, 5)), "reactions": reactions(&format!("{API}/repos/{full}/issues/comments/{id}")),
         });
-        issue.comments += 1;
-        issue.value["comments"] = json!(issue.comments);
-        if at > issue.updated {
-            issue.updated = at;
-            issue.value["updated_at"] = json!(rfc3339(at));
-        }
-        issue.render();
-        if let Some(pull) = self.repos[r]
-            .pulls
-            .iter_mut()
-            .find(|p| p.number == number && at > p.updated)
-        {
-            pull.updated = at;
-            pull.value["updated_at"] = json!(rfc3339(at));
-            pull.render();
-        }
-        let mut item = Item {
+        Item {
             id,
             number,
             created: at,
             updated: at,
             comments: 0,
             open: true,
-            value,
-            json: String::new(),
-        };
-        item.render();
-        self.repos[r].comments.push(item);
+            json: value.to_string(),
+        }
+    }
+
+    /// A new comment at `at` (after every existing record): moves its issue's (and pull's) `updated_at`.
+    fn add_comment(&mut self, r: usize, issue_idx: usize, at: i64, rng: &mut Rng) {
+        let number = self.repos[r].issues[issue_idx].number;
+        let comment = self.make_comment(r, number, at, rng);
+        let repo = &mut self.repos[r];
+        repo.comments.push(comment);
+        let issue = &mut repo.issues[issue_idx];
+        issue.comments += 1;
+        issue.updated = issue.updated.max(at);
+        let (count, updated) = (issue.comments, rfc3339(issue.updated));
+        issue.edit(|v| {
+            v["comments"] = json!(count);
+            v["updated_at"] = json!(updated);
+        });
+        if let Some(pull) = repo.pulls.iter_mut().find(|p| p.number == number) {
+            pull.updated = pull.updated.max(at);
+            let updated = rfc3339(pull.updated);
+            pull.edit(|v| v["updated_at"] = json!(updated));
+        }
+    }
+
+    /// Indexes into repository `r`'s list for `endpoint` (0 issues, 1 comments, 2 pulls), ascending by `key`, built
+    /// once per data version.
+    pub fn sorted(
+        &mut self,
+        r: usize,
+        endpoint: u8,
+        sort: u8,
+        key: fn(&Item) -> (i64, u64),
+    ) -> Arc<Vec<u32>> {
+        if let Some(index) = self.sorted.get(&(r, endpoint, sort)) {
+            return index.clone();
+        }
+        let items = self.items(r, endpoint);
+        let mut index: Vec<u32> = (0..items.len() as u32).collect();
+        index.sort_by_key(|i| key(&items[*i as usize]));
+        let index = Arc::new(index);
+        self.sorted.insert((r, endpoint, sort), index.clone());
+        index
+    }
+
+    /// Repository `r`'s list for `endpoint` (0 issues, 1 comments, 2 pulls).
+    pub fn items(&self, r: usize, endpoint: u8) -> &[Item] {
+        let repo = &self.repos[r];
+        match endpoint {
+            0 => &repo.issues,
+            1 => &repo.comments,
+            _ => &repo.pulls,
+        }
     }
 
     /// One change step: new issues, new comments (which touch their issue), edits and state changes.
     pub fn change(&mut self, changing: &Changing) {
         self.step += 1;
+        self.sorted.clear();
         let mut rng = Rng::new(self.seed ^ 0x617B, self.step);
         self.clock += rng.range(1, 3);
         let now = self.clock;
@@ -266,36 +311,41 @@ impl GitHubData {
                 self.add_comment(r, idx, now, &mut rng);
                 continue;
             }
+            let title = json!(format!(
+                "{} #{}",
+                sentence(&mut rng, 3),
+                self.repos[r].issues[idx].number
+            ));
             let repo = &mut self.repos[r];
             let issue = &mut repo.issues[idx];
             issue.open = !issue.open;
             issue.updated = now;
-            let state = if issue.open { "open" } else { "closed" };
-            let closed_at = if issue.open {
+            let open = issue.open;
+            let state = if open { "open" } else { "closed" };
+            let closed_at = if open {
                 Value::Null
             } else {
                 json!(rfc3339(now))
             };
-            issue.value["state"] = json!(state);
-            issue.value["state_reason"] = if issue.open {
-                json!("reopened")
-            } else {
-                json!("completed")
+            let edit = |v: &mut Value| {
+                v["state"] = json!(state);
+                v["closed_at"] = closed_at.clone();
+                v["updated_at"] = json!(rfc3339(now));
+                v["title"] = title.clone();
             };
-            issue.value["closed_at"] = closed_at.clone();
-            issue.value["updated_at"] = json!(rfc3339(now));
-            issue.value["title"] = json!(format!("{} #{}", sentence(&mut rng, 3), issue.number));
-            let title = issue.value["title"].clone();
-            issue.render();
+            issue.edit(|v| {
+                edit(v);
+                v["state_reason"] = if open {
+                    json!("reopened")
+                } else {
+                    json!("completed")
+                };
+            });
             let number = issue.number;
             if let Some(pull) = repo.pulls.iter_mut().find(|p| p.number == number) {
-                pull.open = !pull.open;
+                pull.open = open;
                 pull.updated = now;
-                pull.value["state"] = json!(state);
-                pull.value["closed_at"] = closed_at;
-                pull.value["updated_at"] = json!(rfc3339(now));
-                pull.value["title"] = title;
-                pull.render();
+                pull.edit(edit);
             }
         }
     }
@@ -309,15 +359,17 @@ impl GitHubData {
         let object = |v: &Value| -> Row { v.as_object().cloned().unwrap_or_default() };
         for repo in &self.repos {
             for issue in &repo.issues {
-                let mut row = object(&issue.value);
+                let mut row = object(&issue.value());
                 row.insert("repository".into(), json!(repo.full_name));
                 truth.table("issues", &[]).insert(row);
             }
             for c in &repo.comments {
-                truth.table("issue_comments", &[]).insert(object(&c.value));
+                truth
+                    .table("issue_comments", &[])
+                    .insert(object(&c.value()));
             }
             for p in &repo.pulls {
-                truth.table("pull_requests", &[]).insert(object(&p.value));
+                truth.table("pull_requests", &[]).insert(object(&p.value()));
             }
         }
         truth
@@ -336,7 +388,7 @@ mod tests {
             let prs = repo
                 .issues
                 .iter()
-                .filter(|i| i.value.get("pull_request").is_some())
+                .filter(|i| i.value().get("pull_request").is_some())
                 .count();
             assert_eq!(prs, repo.pulls.len());
             let counted: u64 = repo.issues.iter().map(|i| i.comments).sum();

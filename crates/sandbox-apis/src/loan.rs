@@ -134,24 +134,49 @@ impl LoanBackend {
             },
         };
         let data = self.data.lock().expect("loan data lock");
-        let selected: Vec<&str> = if deleted {
-            data.deleted
-                .iter()
-                .filter(|d| since.is_none_or(|s| at_or_after(d.deleted_at, s)))
-                .map(|d| d.json.as_str())
-                .collect()
-        } else {
-            data.apps
-                .iter()
-                .filter(|a| since.is_none_or(|s| at_or_after(a.updated_at, s)))
-                .map(|a| a.json.as_str())
-                .collect()
+        // Without a time filter the page is a slice of the id-ordered set; with one, the filtered set is counted and
+        // only the page is collected.
+        let (total, page_items): (usize, Vec<&str>) = match (deleted, since) {
+            (false, None) => {
+                let range = page_range(data.apps.len(), page, page_size);
+                (
+                    data.apps.len(),
+                    data.apps[range].iter().map(|a| a.json.as_str()).collect(),
+                )
+            }
+            (false, Some(s)) => {
+                let selected = data.apps.iter().filter(|a| at_or_after(a.updated_at, s));
+                let total = selected.clone().count();
+                let range = page_range(total, page, page_size);
+                (
+                    total,
+                    selected
+                        .skip(range.start)
+                        .take(range.len())
+                        .map(|a| a.json.as_str())
+                        .collect(),
+                )
+            }
+            (true, _) => {
+                let selected = data
+                    .deleted
+                    .iter()
+                    .filter(|d| since.is_none_or(|s| at_or_after(d.deleted_at, s)));
+                let total = selected.clone().count();
+                let range = page_range(total, page, page_size);
+                (
+                    total,
+                    selected
+                        .skip(range.start)
+                        .take(range.len())
+                        .map(|d| d.json.as_str())
+                        .collect(),
+                )
+            }
         };
-        let total = selected.len();
-        let range = page_range(total, page, page_size);
         let body = format!(
             r#"{{"data":{},"pagination":{{"page":{page},"page_size":{page_size},"total_pages":{},"total_items":{total}}}}}"#,
-            json_array(selected[range].iter().copied()),
+            json_array(page_items.into_iter()),
             total_pages(total, page_size),
         );
         Reply::json(200, body)

@@ -115,6 +115,9 @@ fn bad_param(detail: &str) -> Reply {
 
 /// Compares a row's column with a literal, or says why it cannot.
 fn compare(row: &NsRow, column: &str, value: &Literal) -> Result<Ordering, String> {
+    if let ("id", Literal::Number(n)) = (column, value) {
+        return Ok(row.id.cmp(n));
+    }
     if DATE_COLUMNS.contains(&column) {
         let Literal::Date(t) = value else {
             return Err(format!("compare {column} with TO_DATE(...)"));

@@ -1,6 +1,9 @@
 //! WooCommerce dataset: orders (with line items), products and customers, generated from a seed, changed in seeded
 //! steps (creates and updates, never deletes), and turned into the connector's tables for the ground truth.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use crate::Changing;
@@ -16,31 +19,36 @@ pub struct Rec {
     pub id: u64,
     pub created: i64,
     pub modified: i64,
-    /// Customers' `name` ordering key.
+    /// The `name` ordering key (products: name; customers: last and first name).
     pub name: String,
-    pub value: Value,
-    /// Pre-serialized `value`.
+    /// The record as the API returns it (only the serialized form is kept, to save memory).
     pub json: String,
 }
 
 impl Rec {
-    fn new(id: u64, created: i64, modified: i64, name: String, value: Value) -> Rec {
-        let json = value.to_string();
+    fn new(id: u64, created: i64, modified: i64, name: String, value: &Value) -> Rec {
         Rec {
             id,
             created,
             modified,
             name,
-            value,
-            json,
+            json: value.to_string(),
         }
     }
 
-    fn touch(&mut self, at: i64) {
+    /// The record as a JSON value.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.json).unwrap_or(Value::Null)
+    }
+
+    /// Edits the record and moves its modification date to `at`.
+    fn edit(&mut self, at: i64, change: impl FnOnce(&mut Value)) {
+        let mut value = self.value();
+        change(&mut value);
+        value["date_modified"] = json!(naive(at, SITE_OFFSET_SECS));
+        value["date_modified_gmt"] = json!(naive(at, 0));
         self.modified = at;
-        self.value["date_modified"] = json!(naive(at, SITE_OFFSET_SECS));
-        self.value["date_modified_gmt"] = json!(naive(at, 0));
-        self.json = self.value.to_string();
+        self.json = value.to_string();
     }
 }
 
@@ -49,7 +57,13 @@ pub struct WooData {
     pub orders: Vec<Rec>,
     pub products: Vec<Rec>,
     pub customers: Vec<Rec>,
+    /// Per product: name, sku, price (for line items).
+    product_info: Vec<(String, Value, f64)>,
+    /// Per customer: first and last name (for order addresses).
+    customer_names: Vec<(String, String)>,
     next_line_item: u64,
+    /// Sorted index per (collection, order), dropped whenever the data changes.
+    sorted: HashMap<(u8, u8), Arc<Vec<u32>>>,
     clock: i64,
     step: u64,
     seed: u64,
@@ -91,7 +105,10 @@ impl WooData {
             orders: Vec::new(),
             products: Vec::new(),
             customers: Vec::new(),
+            product_info: Vec::new(),
+            customer_names: Vec::new(),
             next_line_item: 1,
+            sorted: HashMap::new(),
             clock: EPOCH_2026,
             step: 0,
             seed,
@@ -143,8 +160,11 @@ impl WooData {
             "tags": [], "images": [], "attributes": [],
             "meta_data": [{"id": id * 7, "key": "_external_id", "value": 9_007_199_254_740_993_u64 + id}],
         });
+        let price_value = price.parse().unwrap_or(1.0);
+        self.product_info
+            .push((name.clone(), value["sku"].clone(), price_value));
         self.products
-            .push(Rec::new(id, created, modified, String::new(), value));
+            .push(Rec::new(id, created, modified, name, &value));
     }
 
     fn add_customer(&mut self, created: i64, fresh: bool) {
@@ -162,29 +182,29 @@ impl WooData {
             "is_paying_customer": rng.chance(0.6), "avatar_url": format!("https://secure.gravatar.com/avatar/{id:032x}"),
             "meta_data": [],
         });
+        self.customer_names
+            .push((first.to_owned(), last.to_owned()));
         self.customers.push(Rec::new(
             id,
             created,
             modified,
             format!("{last} {first}"),
-            value,
+            &value,
         ));
     }
 
     fn line_item(&mut self, rng: &mut Rng) -> Value {
         let id = self.next_line_item;
         self.next_line_item += 1;
-        let product = &self.products[rng.below(self.products.len() as u64) as usize];
-        let price: f64 = product.value["price"]
-            .as_str()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(1.0);
+        let index = rng.below(self.products.len() as u64) as usize;
+        let (name, sku, price) = &self.product_info[index];
+        let price = *price;
         let quantity = rng.range(1, 5);
         let total = format!("{:.2}", price * quantity as f64);
         json!({
-            "id": id, "name": product.value["name"], "product_id": product.id, "variation_id": 0,
+            "id": id, "name": name, "product_id": self.products[index].id, "variation_id": 0,
             "quantity": quantity, "tax_class": "", "subtotal": total, "subtotal_tax": "0.00", "total": total,
-            "total_tax": "0.00", "taxes": [], "meta_data": [], "sku": product.value["sku"], "price": price,
+            "total_tax": "0.00", "taxes": [], "meta_data": [], "sku": sku, "price": price,
             "parent_name": Value::Null,
         })
     }
@@ -199,13 +219,7 @@ impl WooData {
             Some(rng.below(self.customers.len() as u64) as usize)
         };
         let (first, last) = match customer {
-            Some(c) => {
-                let v = &self.customers[c].value;
-                (
-                    v["first_name"].as_str().unwrap_or("").to_owned(),
-                    v["last_name"].as_str().unwrap_or("").to_owned(),
-                )
-            }
+            Some(c) => self.customer_names[c].clone(),
             None => (
                 rng.pick_str(FIRST_NAMES).to_owned(),
                 rng.pick_str(LAST_NAMES).to_owned(),
@@ -232,12 +246,34 @@ impl WooData {
         });
         recompute_total(&mut value);
         self.orders
-            .push(Rec::new(id, created, modified, String::new(), value));
+            .push(Rec::new(id, created, modified, String::new(), &value));
+    }
+
+    /// The record indexes of collection `collection` (0 orders, 1 products, 2 customers) in ascending `order`,
+    /// built by `build` once per data version.
+    pub fn sorted(
+        &mut self,
+        collection: u8,
+        order: u8,
+        build: impl FnOnce(&[Rec]) -> Vec<u32>,
+    ) -> Arc<Vec<u32>> {
+        if let Some(index) = self.sorted.get(&(collection, order)) {
+            return index.clone();
+        }
+        let recs = match collection {
+            0 => &self.orders,
+            1 => &self.products,
+            _ => &self.customers,
+        };
+        let index = Arc::new(build(recs));
+        self.sorted.insert((collection, order), index.clone());
+        index
     }
 
     /// One change step: creates orders (and now and then a product or customer) and updates records.
     pub fn change(&mut self, changing: &Changing) {
         self.step += 1;
+        self.sorted.clear();
         let mut rng = Rng::new(self.seed ^ 0x00C4_A0DE, self.step);
         self.clock += rng.range(1, 3);
         let now = self.clock;
@@ -260,31 +296,35 @@ impl WooData {
                     } else {
                         None
                     };
-                    let order = &mut self.orders[i];
-                    order.value["status"] = json!(rng.pick_str(ORDER_STATUSES));
-                    if let (Some(item), Some(items)) =
-                        (item, order.value["line_items"].as_array_mut())
-                    {
-                        items.push(item);
-                    }
-                    recompute_total(&mut order.value);
-                    order.touch(now);
+                    let status = rng.pick_str(ORDER_STATUSES);
+                    self.orders[i].edit(now, |order| {
+                        order["status"] = json!(status);
+                        if let (Some(item), Some(items)) =
+                            (item, order["line_items"].as_array_mut())
+                        {
+                            items.push(item);
+                        }
+                        recompute_total(order);
+                    });
                 }
                 2 => {
                     let i = rng.below(self.products.len() as u64) as usize;
-                    let p = &mut self.products[i];
                     let price = format!("{}.{:02}", rng.range(1, 500), rng.range(0, 99));
-                    p.value["price"] = json!(price);
-                    p.value["regular_price"] = json!(price);
-                    p.value["stock_quantity"] = json!(rng.below(100));
-                    p.touch(now);
+                    let stock = rng.below(100);
+                    self.product_info[i].2 = price.parse().unwrap_or(1.0);
+                    self.products[i].edit(now, |p| {
+                        p["price"] = json!(price);
+                        p["regular_price"] = json!(price);
+                        p["stock_quantity"] = json!(stock);
+                    });
                 }
                 _ => {
                     let i = rng.below(self.customers.len() as u64) as usize;
-                    let c = &mut self.customers[i];
-                    c.value["billing"]["city"] = json!(rng.pick_str(CITIES));
-                    c.value["is_paying_customer"] = json!(true);
-                    c.touch(now);
+                    let city = rng.pick_str(CITIES);
+                    self.customers[i].edit(now, |c| {
+                        c["billing"]["city"] = json!(city);
+                        c["is_paying_customer"] = json!(true);
+                    });
                 }
             }
         }
@@ -296,7 +336,7 @@ impl WooData {
         truth.table("orders", &["id"]);
         truth.table("order_line_items", &["order_id", "id"]);
         for o in &self.orders {
-            let mut row: Row = o.value.as_object().cloned().unwrap_or_default();
+            let mut row: Row = o.value().as_object().cloned().unwrap_or_default();
             let items = row.remove("line_items");
             truth.table("orders", &[]).insert(row);
             for item in items
@@ -313,7 +353,7 @@ impl WooData {
         for (name, recs) in [("products", &self.products), ("customers", &self.customers)] {
             let table = truth.table(name, &["id"]);
             for r in recs {
-                table.insert(r.value.as_object().cloned().unwrap_or_default());
+                table.insert(r.value().as_object().cloned().unwrap_or_default());
             }
         }
         truth

@@ -118,6 +118,7 @@ fn invalid_param(name: &str, why: &str) -> Reply {
 }
 
 #[derive(Clone, Copy, PartialEq)]
+#[repr(u8)]
 enum Collection {
     Orders,
     Products,
@@ -125,6 +126,7 @@ enum Collection {
 }
 
 #[derive(Clone, Copy)]
+#[repr(u8)]
 enum OrderBy {
     Id,
     Date,
@@ -132,7 +134,7 @@ enum OrderBy {
     Name,
 }
 
-fn list(data: &WooData, collection: Collection, req: &ApiRequest) -> Reply {
+fn list(data: &mut WooData, collection: Collection, req: &ApiRequest) -> Reply {
     let Ok(page) = req.param("page").unwrap_or("1").parse::<usize>() else {
         return invalid_param("page", "page is not of type integer.");
     };
@@ -182,26 +184,29 @@ fn list(data: &WooData, collection: Collection, req: &ApiRequest) -> Reply {
         }
         _ => None,
     };
+    let order = data.sorted(collection as u8, orderby as u8, |recs| {
+        let mut index: Vec<u32> = (0..recs.len() as u32).collect();
+        let rec = |i: &u32| &recs[*i as usize];
+        match orderby {
+            OrderBy::Id => {}
+            OrderBy::Date => index.sort_by_key(|i| (rec(i).created, rec(i).id)),
+            OrderBy::Modified => index.sort_by_key(|i| (rec(i).modified, rec(i).id)),
+            OrderBy::Name => {
+                index.sort_by(|a, b| (&rec(a).name, rec(a).id).cmp(&(&rec(b).name, rec(b).id)))
+            }
+        }
+        index
+    });
     let recs = match collection {
         Collection::Orders => &data.orders,
         Collection::Products => &data.products,
         Collection::Customers => &data.customers,
     };
-    let mut selected: Vec<&Rec> = recs
+    let mut selected: Vec<&Rec> = order
         .iter()
+        .map(|i| &recs[*i as usize])
         .filter(|r| modified_after.is_none_or(|t| r.modified > t))
         .collect();
-    match orderby {
-        OrderBy::Id => {}
-        OrderBy::Date => selected.sort_by_key(|r| (r.created, r.id)),
-        OrderBy::Modified => selected.sort_by_key(|r| (r.modified, r.id)),
-        OrderBy::Name if customers => {
-            selected.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)))
-        }
-        OrderBy::Name => selected.sort_by(|a, b| {
-            (a.value["name"].as_str(), a.id).cmp(&(b.value["name"].as_str(), b.id))
-        }),
-    }
     if descending {
         selected.reverse();
     }
@@ -293,7 +298,11 @@ impl Backend for WooBackend {
                 json!({"code": "rest_no_route", "data": {"status": 405}}).to_string(),
             );
         }
-        list(&self.data.lock().expect("woo data lock"), collection, req)
+        list(
+            &mut self.data.lock().expect("woo data lock"),
+            collection,
+            req,
+        )
     }
 
     fn observe(&self, req: &mut ApiRequest) {
