@@ -12,6 +12,7 @@ use crate::credentials::GITHUB_TOKEN;
 use crate::faults::FaultKind;
 use crate::github_data::{GitHubData, Item};
 use crate::ground_truth::GroundTruth;
+use crate::paging::DataClock;
 use crate::paging::{at_or_after, json_array, page_range, parse_rfc3339, total_pages};
 use crate::server::{ApiRequest, Backend, Reply};
 
@@ -27,12 +28,12 @@ pub struct GitHubBackend {
 
 impl GitHubBackend {
     /// `records` issues per repository from `seed`.
-    pub fn new(seed: u64, records: usize) -> Self {
+    pub fn new(seed: u64, records: usize, clock: DataClock) -> Self {
         let now = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         GitHubBackend {
-            data: Mutex::new(GitHubData::generate(seed, records)),
+            data: Mutex::new(GitHubData::generate(seed, records, clock)),
             used: AtomicU64::new(0),
             reset_at: now + 3600,
         }

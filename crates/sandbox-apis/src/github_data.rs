@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::Changing;
 use crate::ground_truth::{GroundTruth, Row};
-use crate::paging::{EPOCH_2026, rfc3339};
+use crate::paging::{DataClock, rfc3339};
 use crate::prng::{Rng, WORDS, sentence};
 
 /// The repositories every GitHub stand-in serves.
@@ -70,7 +70,7 @@ pub struct GitHubData {
     /// Sorted index per (repository, endpoint, sort), dropped whenever the data changes.
     sorted: HashMap<(usize, u8, u8), Arc<Vec<u32>>>,
     next_id: u64,
-    clock: i64,
+    clock: DataClock,
     step: u64,
     seed: u64,
 }
@@ -87,12 +87,12 @@ fn reactions(url: &str) -> Value {
 
 impl GitHubData {
     /// `records` issues per repository (about a third are pull requests), with 0–3 comments each.
-    pub fn generate(seed: u64, records: usize) -> GitHubData {
+    pub fn generate(seed: u64, records: usize, clock: DataClock) -> GitHubData {
         let mut data = GitHubData {
             repos: Vec::new(),
             sorted: HashMap::new(),
             next_id: 4_300_000_000,
-            clock: EPOCH_2026,
+            clock,
             step: 0,
             seed,
         };
@@ -108,7 +108,7 @@ impl GitHubData {
         for r in 0..data.repos.len() {
             for i in 0..records {
                 let created =
-                    EPOCH_2026 - span + span * i as i64 / (records as i64 + 1) + r as i64 * 17;
+                    clock.epoch - span + span * i as i64 / (records as i64 + 1) + r as i64 * 17;
                 data.add_issue(r, created, false);
             }
         }
@@ -130,7 +130,7 @@ impl GitHubData {
         let updated = if fresh {
             created
         } else {
-            (created + rng.range(0, 40 * 86_400)).min(EPOCH_2026 - 1)
+            (created + rng.range(0, 40 * 86_400)).min(self.clock.epoch - 1)
         };
         let closed_at = if open {
             Value::Null
@@ -298,8 +298,7 @@ impl GitHubData {
         self.step += 1;
         self.sorted.clear();
         let mut rng = Rng::new(self.seed ^ 0x617B, self.step);
-        self.clock += rng.range(1, 3);
-        let now = self.clock;
+        let now = self.clock.advance(&mut rng);
         for _ in 0..changing.creates {
             let r = rng.below(self.repos.len() as u64) as usize;
             self.add_issue(r, now, true);
@@ -382,7 +381,7 @@ mod tests {
 
     #[test]
     fn issues_pulls_and_comments_are_consistent() {
-        let d = GitHubData::generate(2, 30);
+        let d = GitHubData::generate(2, 30, DataClock::fixed());
         for repo in &d.repos {
             assert_eq!(repo.issues.len(), 30);
             let prs = repo
@@ -406,7 +405,10 @@ mod tests {
 
     #[test]
     fn changes_are_reproducible() {
-        let (mut a, mut b) = (GitHubData::generate(3, 10), GitHubData::generate(3, 10));
+        let (mut a, mut b) = (
+            GitHubData::generate(3, 10, DataClock::fixed()),
+            GitHubData::generate(3, 10, DataClock::fixed()),
+        );
         for _ in 0..10 {
             a.change(&Changing::default());
             b.change(&Changing::default());

@@ -10,7 +10,7 @@ use crate::credentials::LOAN_API_KEY;
 use crate::faults::FaultKind;
 use crate::ground_truth::{GroundTruth, Row};
 use crate::paging::{
-    EPOCH_2026, at_or_after, int_param, json_array, page_range, parse_rfc3339, rfc3339, total_pages,
+    DataClock, at_or_after, int_param, json_array, page_range, parse_rfc3339, rfc3339, total_pages,
 };
 use crate::prng::{FIRST_NAMES, LAST_NAMES, Rng, email};
 use crate::server::{ApiRequest, Backend, Reply};
@@ -34,8 +34,8 @@ struct LoanData {
     deleted: Vec<Deleted>,
     advisors: Vec<Advisor>,
     next_seq: u64,
-    /// The data clock (seconds): timestamps of changes.
-    clock: i64,
+    /// The data clock: timestamps of changes.
+    clock: DataClock,
     step: u64,
 }
 
@@ -72,7 +72,7 @@ struct Deleted {
 
 impl LoanBackend {
     /// Generates `records` applications from `seed` (about 3% of them already deleted).
-    pub fn new(seed: u64, records: usize) -> Self {
+    pub fn new(seed: u64, records: usize, clock: DataClock) -> Self {
         let mut rng = Rng::new(seed, 0xAD);
         let advisors = (1..=(records / 40).max(3))
             .map(|i| {
@@ -88,16 +88,16 @@ impl LoanBackend {
             deleted: Vec::new(),
             advisors,
             next_seq: 1,
-            clock: EPOCH_2026,
+            clock,
             step: 0,
         };
         let span = 2 * 365 * 86_400_i64;
         for i in 0..records as i64 {
-            let created = EPOCH_2026 - span + span * i / (records as i64 + 1);
+            let created = clock.epoch - span + span * i / (records as i64 + 1);
             let app = data.generate(seed, created, false);
             let mut r = Rng::new(seed, 0xDE1 ^ ((i as u64) << 8));
             if r.chance(0.03) {
-                let deleted_at = (app.updated_at + r.range(60, 86_400)).min(EPOCH_2026 - 1);
+                let deleted_at = (app.updated_at + r.range(60, 86_400)).min(clock.epoch - 1);
                 data.deleted.push(Deleted {
                     json: deleted_json(&app.id, deleted_at),
                     deleted_at,
@@ -200,7 +200,7 @@ impl LoanData {
         let updated = if fresh {
             created
         } else {
-            (created + rng.range(0, 20 * 86_400)).min(EPOCH_2026 - 1)
+            (created + rng.range(0, 20 * 86_400)).min(self.clock.epoch - 1)
         };
         let applicants = (1..=rng.range(1, 4))
             .map(|k| applicant(&mut rng, k as usize))
@@ -248,9 +248,9 @@ impl LoanData {
     fn change(&mut self, seed: u64, changing: &Changing) {
         self.step += 1;
         let mut rng = Rng::new(seed ^ 0x00C4_A66E, self.step);
-        self.clock += rng.range(1, 3);
+        let now = self.clock.advance(&mut rng);
         for _ in 0..changing.creates {
-            let app = self.generate(seed, self.clock, true);
+            let app = self.generate(seed, now, true);
             self.apps.push(app);
         }
         for _ in 0..changing.updates {
@@ -259,7 +259,7 @@ impl LoanData {
             }
             let idx = rng.below(self.apps.len() as u64) as usize;
             let mut app = std::mem::replace(&mut self.apps[idx], placeholder());
-            app.updated_at = self.clock;
+            app.updated_at = now;
             app.status = rng.pick_str(STATUSES);
             if rng.chance(0.3) {
                 app.amount_value = format!("{}.{:02}", rng.range(5_000, 900_000), rng.range(0, 99));
@@ -280,13 +280,13 @@ impl LoanData {
             }
             let idx = rng.below(self.apps.len() as u64) as usize;
             let app = self.apps.remove(idx);
-            let json = deleted_json(&app.id, self.clock);
+            let json = deleted_json(&app.id, now);
             let at = self.deleted.partition_point(|d| d.app.id < app.id);
             self.deleted.insert(
                 at,
                 Deleted {
                     app,
-                    deleted_at: self.clock,
+                    deleted_at: now,
                     json,
                 },
             );
@@ -433,7 +433,7 @@ mod tests {
 
     #[test]
     fn generates_sorted_unique_ids_and_some_deletions() {
-        let b = LoanBackend::new(3, 500);
+        let b = LoanBackend::new(3, 500, DataClock::fixed());
         let data = b.data.lock().unwrap();
         assert!(data.apps.windows(2).all(|w| w[0].id < w[1].id));
         assert_eq!(data.apps.len() + data.deleted.len(), 500);
@@ -443,8 +443,8 @@ mod tests {
 
     #[test]
     fn change_steps_are_reproducible_and_keep_order() {
-        let a = LoanBackend::new(9, 50);
-        let b = LoanBackend::new(9, 50);
+        let a = LoanBackend::new(9, 50, DataClock::fixed());
+        let b = LoanBackend::new(9, 50, DataClock::fixed());
         for _ in 0..20 {
             a.change(&Changing::default());
             b.change(&Changing::default());

@@ -19,6 +19,7 @@ use crate::netsuite_data::{DATE_COLUMNS, NetSuiteData, NsRow, columns};
 use crate::oauth::{
     NonceStore, SignatureMethod, SignedRequest, Verifier, base_uri, parse_authorization,
 };
+use crate::paging::DataClock;
 use crate::server::{ApiRequest, Backend, Reply};
 use crate::suiteql::{Literal, Query, SelectItem, parse};
 
@@ -36,9 +37,9 @@ pub struct NetSuiteBackend {
 
 impl NetSuiteBackend {
     /// `records` rows per record type from `seed`.
-    pub fn new(seed: u64, records: usize) -> Self {
+    pub fn new(seed: u64, records: usize, clock: DataClock) -> Self {
         NetSuiteBackend {
-            data: Mutex::new(NetSuiteData::generate(seed, records)),
+            data: Mutex::new(NetSuiteData::generate(seed, records, clock)),
             nonces: NonceStore::default(),
             verifier: Verifier {
                 consumer_key: NETSUITE_CONSUMER_KEY.into(),

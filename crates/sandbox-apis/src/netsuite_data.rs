@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::Changing;
 use crate::ground_truth::GroundTruth;
-use crate::paging::EPOCH_2026;
+use crate::paging::DataClock;
 use crate::prng::{CITIES, FIRST_NAMES, LAST_NAMES, Rng, email, sentence};
 
 /// The account's time zone: a fixed UTC−08:00 (no daylight saving). Dates in results and in `TO_DATE` are local.
@@ -130,17 +130,17 @@ pub fn short_date(utc_secs: i64) -> String {
 /// All rows per record type, ordered by id.
 pub struct NetSuiteData {
     pub tables: BTreeMap<&'static str, Vec<NsRow>>,
-    clock: i64,
+    clock: DataClock,
     step: u64,
     seed: u64,
 }
 
 impl NetSuiteData {
     /// `records` rows of each record type.
-    pub fn generate(seed: u64, records: usize) -> NetSuiteData {
+    pub fn generate(seed: u64, records: usize, clock: DataClock) -> NetSuiteData {
         let mut data = NetSuiteData {
             tables: BTreeMap::new(),
-            clock: EPOCH_2026,
+            clock,
             step: 0,
             seed,
         };
@@ -148,7 +148,7 @@ impl NetSuiteData {
         for t in RECORD_TYPES {
             data.tables.insert(t, Vec::with_capacity(records));
             for i in 0..records {
-                let created = EPOCH_2026 - span + span * i as i64 / (records as i64 + 1);
+                let created = clock.epoch - span + span * i as i64 / (records as i64 + 1);
                 data.add(t, created, false);
             }
         }
@@ -162,7 +162,7 @@ impl NetSuiteData {
         let modified = if fresh {
             created
         } else {
-            (created + rng.range(0, 60 * 86_400)).min(EPOCH_2026 - 1)
+            (created + rng.range(0, 60 * 86_400)).min(self.clock.epoch - 1)
         };
         let mut f = BTreeMap::new();
         let mut put = |k: &str, v: String| {
@@ -254,8 +254,7 @@ impl NetSuiteData {
     pub fn change(&mut self, changing: &Changing) {
         self.step += 1;
         let mut rng = Rng::new(self.seed ^ 0x0005_0173, self.step);
-        self.clock += rng.range(1, 3);
-        let now = self.clock;
+        let now = self.clock.advance(&mut rng);
         for _ in 0..changing.creates {
             let t = rng.pick_str(RECORD_TYPES);
             self.add(t, now, true);
@@ -300,6 +299,7 @@ impl NetSuiteData {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::paging::EPOCH_2026;
 
     #[test]
     fn short_dates_are_local() {
@@ -310,7 +310,7 @@ mod tests {
 
     #[test]
     fn rows_are_strings_and_sorted() {
-        let d = NetSuiteData::generate(1, 20);
+        let d = NetSuiteData::generate(1, 20, DataClock::fixed());
         for (t, rows) in &d.tables {
             assert_eq!(rows.len(), 20);
             assert!(rows.windows(2).all(|w| w[0].id < w[1].id), "{t}");
@@ -321,7 +321,10 @@ mod tests {
 
     #[test]
     fn changes_are_reproducible() {
-        let (mut a, mut b) = (NetSuiteData::generate(4, 10), NetSuiteData::generate(4, 10));
+        let (mut a, mut b) = (
+            NetSuiteData::generate(4, 10, DataClock::fixed()),
+            NetSuiteData::generate(4, 10, DataClock::fixed()),
+        );
         for _ in 0..10 {
             a.change(&Changing::default());
             b.change(&Changing::default());

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::Changing;
 use crate::ground_truth::{GroundTruth, Row};
-use crate::paging::{EPOCH_2026, naive};
+use crate::paging::{DataClock, naive};
 use crate::prng::{CITIES, FIRST_NAMES, LAST_NAMES, Rng, WORDS, email, sentence};
 
 /// The site's time zone (fixed, no daylight saving): `date_*` fields are local, `date_*_gmt` are UTC.
@@ -64,7 +64,7 @@ pub struct WooData {
     next_line_item: u64,
     /// Sorted index per (collection, order), dropped whenever the data changes.
     sorted: HashMap<(u8, u8), Arc<Vec<u32>>>,
-    clock: i64,
+    clock: DataClock,
     step: u64,
     seed: u64,
 }
@@ -100,7 +100,7 @@ fn address(rng: &mut Rng, first: &str, last: &str, with_contact: bool) -> Value 
 
 impl WooData {
     /// `records` orders, `records / 10` products (at least 5), `records / 4` customers (at least 5).
-    pub fn generate(seed: u64, records: usize) -> WooData {
+    pub fn generate(seed: u64, records: usize, clock: DataClock) -> WooData {
         let mut data = WooData {
             orders: Vec::new(),
             products: Vec::new(),
@@ -109,40 +109,40 @@ impl WooData {
             customer_names: Vec::new(),
             next_line_item: 1,
             sorted: HashMap::new(),
-            clock: EPOCH_2026,
+            clock,
             step: 0,
             seed,
         };
         let span = 400 * 86_400_i64;
         let n_products = (records / 10).max(5);
         for i in 0..n_products {
-            let created = EPOCH_2026 - span - 86_400 + (i as i64) * 60;
+            let created = clock.epoch - span - 86_400 + (i as i64) * 60;
             data.add_product(created, false);
         }
         let n_customers = (records / 4).max(5);
         for i in 0..n_customers {
-            let created = EPOCH_2026 - span + span * i as i64 / (n_customers as i64 + 1);
+            let created = clock.epoch - span + span * i as i64 / (n_customers as i64 + 1);
             data.add_customer(created, false);
         }
         for i in 0..records {
-            let created = EPOCH_2026 - span + span * i as i64 / (records as i64 + 1);
+            let created = clock.epoch - span + span * i as i64 / (records as i64 + 1);
             data.add_order(created, false);
         }
         data
     }
 
-    fn modified_after_create(rng: &mut Rng, created: i64, fresh: bool) -> i64 {
+    fn modified_after_create(&self, rng: &mut Rng, created: i64, fresh: bool) -> i64 {
         if fresh {
             created
         } else {
-            (created + rng.range(0, 30 * 86_400)).min(EPOCH_2026 - 1)
+            (created + rng.range(0, 30 * 86_400)).min(self.clock.epoch - 1)
         }
     }
 
     fn add_product(&mut self, created: i64, fresh: bool) {
         let id = 10 + self.products.len() as u64 * 3;
         let mut rng = Rng::new(self.seed, 0x9A0D ^ (id << 16));
-        let modified = Self::modified_after_create(&mut rng, created, fresh);
+        let modified = self.modified_after_create(&mut rng, created, fresh);
         let name = format!("{} {}", sentence(&mut rng, 2), id);
         let price = format!("{}.{:02}", rng.range(1, 500), rng.range(0, 99));
         let value = json!({
@@ -170,7 +170,7 @@ impl WooData {
     fn add_customer(&mut self, created: i64, fresh: bool) {
         let id = 2 + self.customers.len() as u64;
         let mut rng = Rng::new(self.seed, 0xC057 ^ (id << 16));
-        let modified = Self::modified_after_create(&mut rng, created, fresh);
+        let modified = self.modified_after_create(&mut rng, created, fresh);
         let (first, last) = (rng.pick_str(FIRST_NAMES), rng.pick_str(LAST_NAMES));
         let value = json!({
             "id": id,
@@ -212,7 +212,7 @@ impl WooData {
     fn add_order(&mut self, created: i64, fresh: bool) {
         let id = 1000 + self.orders.len() as u64 * 2;
         let mut rng = Rng::new(self.seed, 0x0DE5 ^ (id << 16));
-        let modified = Self::modified_after_create(&mut rng, created, fresh);
+        let modified = self.modified_after_create(&mut rng, created, fresh);
         let customer = if rng.chance(0.2) {
             None
         } else {
@@ -275,8 +275,7 @@ impl WooData {
         self.step += 1;
         self.sorted.clear();
         let mut rng = Rng::new(self.seed ^ 0x00C4_A0DE, self.step);
-        self.clock += rng.range(1, 3);
-        let now = self.clock;
+        let now = self.clock.advance(&mut rng);
         for _ in 0..changing.creates {
             self.add_order(now, true);
             if rng.chance(0.2) {
@@ -376,10 +375,11 @@ fn recompute_total(order: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::paging::EPOCH_2026;
 
     #[test]
     fn sizes_ids_and_line_items() {
-        let d = WooData::generate(1, 40);
+        let d = WooData::generate(1, 40, DataClock::fixed());
         assert_eq!(
             (d.orders.len(), d.products.len(), d.customers.len()),
             (40, 5, 10)
@@ -398,7 +398,10 @@ mod tests {
 
     #[test]
     fn changes_are_reproducible_and_only_grow() {
-        let (mut a, mut b) = (WooData::generate(5, 30), WooData::generate(5, 30));
+        let (mut a, mut b) = (
+            WooData::generate(5, 30, DataClock::fixed()),
+            WooData::generate(5, 30, DataClock::fixed()),
+        );
         for _ in 0..10 {
             a.change(&Changing::default());
             b.change(&Changing::default());

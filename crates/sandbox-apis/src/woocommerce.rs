@@ -12,6 +12,7 @@ use crate::credentials::{WOO_CONSUMER_KEY, WOO_CONSUMER_SECRET};
 use crate::faults::FaultKind;
 use crate::ground_truth::GroundTruth;
 use crate::oauth::{NonceStore, OAuthError, SignatureMethod, SignedRequest, Verifier, base_uri};
+use crate::paging::DataClock;
 use crate::paging::{json_array, page_range, total_pages};
 use crate::server::{ApiRequest, Backend, Reply};
 use crate::woo_data::{Rec, SITE_OFFSET_SECS, WooData};
@@ -25,9 +26,9 @@ pub struct WooBackend {
 
 impl WooBackend {
     /// A store with `records` orders generated from `seed`.
-    pub fn new(seed: u64, records: usize) -> Self {
+    pub fn new(seed: u64, records: usize, clock: DataClock) -> Self {
         WooBackend {
-            data: Mutex::new(WooData::generate(seed, records)),
+            data: Mutex::new(WooData::generate(seed, records, clock)),
             nonces: NonceStore::default(),
             verifier: Verifier {
                 consumer_key: WOO_CONSUMER_KEY.into(),

@@ -412,3 +412,38 @@ async fn ground_truth_has_the_connector_table_shapes() {
         .collect();
     assert_eq!(truth.row_count("advisors"), advisors.len());
 }
+
+#[tokio::test]
+async fn wall_clock_dates_changes_at_real_time() {
+    let before = chrono::Utc::now().timestamp();
+    let sandbox = start(SandboxConfig {
+        records: 30,
+        wall_clock: true,
+        ..SandboxConfig::new(Api::Loan)
+    })
+    .await
+    .unwrap();
+    let newest = |truth: &sandbox_apis::GroundTruth| {
+        truth.tables["loan_applications"]
+            .rows
+            .values()
+            .filter_map(|r| r.get("updated_at")?.as_str().map(str::to_owned))
+            .max()
+            .unwrap()
+    };
+    let initial = chrono::DateTime::parse_from_rfc3339(&newest(&sandbox.ground_truth()))
+        .unwrap()
+        .timestamp();
+    assert!(
+        initial < before + 2 && initial > before - 90 * 86_400,
+        "initial data ends at the start"
+    );
+    sandbox.change();
+    let changed = chrono::DateTime::parse_from_rfc3339(&newest(&sandbox.ground_truth()))
+        .unwrap()
+        .timestamp();
+    assert!(
+        changed >= before,
+        "a change step is stamped at real time or later"
+    );
+}
