@@ -1,6 +1,7 @@
 //! The loan origination API stand-in, following `docs/apis/loan-api.md` exactly: bearer key, page-number paging over
 //! the id-ordered current set (deletions shift later records one position earlier), and the `/deleted` feed.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use serde_json::{Value, json};
@@ -33,6 +34,8 @@ struct LoanData {
     /// Deleted applications, ordered by id.
     deleted: Vec<Deleted>,
     advisors: Vec<Advisor>,
+    /// Advisors an earlier version of an application referenced (a connector may have seen them).
+    replaced_advisors: BTreeSet<usize>,
     next_seq: u64,
     /// The data clock: timestamps of changes.
     clock: DataClock,
@@ -87,6 +90,7 @@ impl LoanBackend {
             apps: Vec::with_capacity(records),
             deleted: Vec::new(),
             advisors,
+            replaced_advisors: BTreeSet::new(),
             next_seq: 1,
             clock,
             step: 0,
@@ -265,6 +269,7 @@ impl LoanData {
                 app.amount_value = format!("{}.{:02}", rng.range(5_000, 900_000), rng.range(0, 99));
             }
             if app.advisor.is_none() || rng.chance(0.2) {
+                self.replaced_advisors.extend(app.advisor);
                 app.advisor = Some(rng.below(self.advisors.len() as u64) as usize);
             }
             if app.applicants.len() < 4 && rng.chance(0.3) {
@@ -386,6 +391,11 @@ impl Backend for LoanBackend {
                     .table("advisors", &[])
                     .insert_optional(object(&data.advisors[i].json));
             }
+        }
+        for i in &data.replaced_advisors {
+            truth
+                .table("advisors", &[])
+                .insert_optional(object(&data.advisors[*i].json));
         }
         truth
     }

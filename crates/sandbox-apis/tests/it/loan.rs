@@ -447,3 +447,50 @@ async fn wall_clock_dates_changes_at_real_time() {
         "a change step is stamped at real time or later"
     );
 }
+
+/// The changing data bites: a client that pages by number while deletions happen loses live applications, and the
+/// ground truth's diff names them.
+#[tokio::test]
+async fn naive_page_number_paging_loses_records_under_deletions() {
+    let changing = Changing {
+        every_requests: 2,
+        creates: 0,
+        updates: 0,
+        deletes: 1,
+    };
+    let sandbox = start(SandboxConfig {
+        records: 300,
+        seed: 13,
+        changing: Some(changing),
+        ..SandboxConfig::new(Api::Loan)
+    })
+    .await
+    .unwrap();
+    let mut apps = Vec::new();
+    for page in 1.. {
+        let body = get(
+            &sandbox,
+            &format!("/v1/loan-applications?page={page}&page_size=20"),
+        )
+        .await
+        .json();
+        let data = body["data"].as_array().unwrap().clone();
+        if data.is_empty() {
+            break;
+        }
+        apps.extend(data);
+    }
+    let deleted = read_all(&sandbox, "/v1/loan-applications/deleted", 500).await;
+    let diffs = sandbox.ground_truth().diff(&warehouse(&apps, &deleted));
+    let missing: Vec<String> = diffs
+        .iter()
+        .filter(|d| matches!(d, sandbox_apis::Difference::MissingRow { .. }))
+        .map(ToString::to_string)
+        .collect();
+    assert!(!missing.is_empty(), "{diffs:?}");
+    assert!(
+        missing
+            .iter()
+            .all(|m| m.contains("missing from the warehouse"))
+    );
+}
