@@ -232,6 +232,7 @@ async fn serve(
     };
     if let Some(changing) = &shared.changing {
         if changing.every_requests > 0 && n % changing.every_requests == 0 {
+            tracing::debug!(request = n, "applying a change step");
             shared.backend.change(changing);
         }
     }
@@ -252,6 +253,9 @@ async fn serve(
     } else {
         faults.fault_for(n).map(|r| r.kind.clone())
     };
+    if let Some(kind) = &fault {
+        tracing::debug!(request = n, path = %api_req.path, fault = ?kind, "injecting a fault");
+    }
     let record = |status: Option<u16>| RequestRecord {
         number: n,
         method: api_req.method.clone(),
