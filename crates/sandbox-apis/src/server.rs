@@ -27,7 +27,6 @@ use crate::{Changing, RequestLog, RequestRecord};
 
 /// A request with its body collected, as a backend sees it.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // Body, host and nonce are used by the OAuth stand-ins.
 pub struct ApiRequest {
     pub method: String,
     pub path: String,
@@ -60,7 +59,6 @@ impl ApiRequest {
     }
 
     /// `http` or `https`.
-    #[allow(dead_code)]
     pub fn scheme(&self) -> &'static str {
         if self.tls { "https" } else { "http" }
     }
@@ -179,13 +177,13 @@ pub async fn accept_loop(
 }
 
 /// Counts a request as in flight for as long as it lives.
-struct InFlight<'a>(&'a Shared);
+struct InFlight<'a>(&'a Shared, u64);
 
 impl<'a> InFlight<'a> {
     fn enter(shared: &'a Shared) -> Self {
         let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        InFlight(shared)
+        InFlight(shared, now)
     }
 }
 
@@ -234,6 +232,7 @@ async fn serve(
     };
     if let Some(changing) = &shared.changing {
         if changing.every_requests > 0 && n % changing.every_requests == 0 {
+            tracing::debug!(request = n, "applying a change step");
             shared.backend.change(changing);
         }
     }
@@ -243,7 +242,20 @@ async fn serve(
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let fault = faults.fault_for(n).map(|r| r.kind.clone());
+    let over_limit = faults
+        .concurrency_limit
+        .is_some_and(|limit| guard.1 > limit);
+    let fault = if over_limit {
+        Some(FaultKind::RateLimited {
+            retry_after_secs: 0,
+            http_date: false,
+        })
+    } else {
+        faults.fault_for(n).map(|r| r.kind.clone())
+    };
+    if let Some(kind) = &fault {
+        tracing::debug!(request = n, path = %api_req.path, fault = ?kind, "injecting a fault");
+    }
     let record = |status: Option<u16>| RequestRecord {
         number: n,
         method: api_req.method.clone(),
@@ -280,13 +292,14 @@ async fn serve(
             } else {
                 retry_after_secs.to_string()
             };
-            (
-                shared
-                    .backend
-                    .refusal(kind)
-                    .with_header("retry-after", value),
-                BodyShape::Whole,
-            )
+            let reply = shared.backend.refusal(kind);
+            // `429:0`: no Retry-After at all (NetSuite's concurrency limit usually sends none).
+            let reply = if *retry_after_secs == 0 && !*http_date {
+                reply
+            } else {
+                reply.with_header("retry-after", value)
+            };
+            (reply, BodyShape::Whole)
         }
         Some(
             kind @ FaultKind::QuotaExhausted {

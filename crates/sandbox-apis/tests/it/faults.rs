@@ -214,3 +214,30 @@ async fn max_in_flight_is_recorded() {
         log.max_in_flight
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_over_the_concurrency_limit_get_429_without_retry_after() {
+    let sandbox = with_faults(&["latency=200", "concurrency=2"]).await;
+    let tasks: Vec<_> = (0..5)
+        .map(|_| tokio::spawn(send(request(&sandbox))))
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        let got = t.await.unwrap();
+        if got.status == 429 {
+            assert_eq!(got.header("retry-after"), None);
+        }
+        statuses.push(got.status);
+    }
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        3,
+        "{statuses:?}"
+    );
+}
