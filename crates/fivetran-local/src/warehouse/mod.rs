@@ -1,0 +1,494 @@
+//! The local warehouse: one SQLite file that `sqlite3`, Python and DuckDB read, written with Fivetran's semantics.
+//!
+//! Tables are created and widened as columns appear ([`ddl`]), values typed by inference ([`types`]). Rows upsert by
+//! primary key (a row whose key exists is replaced; columns it lacks become `NULL`) or, without one, are appended with
+//! `_fivetran_batch` and `_fivetran_index`. Deletes remove rows; for tables listed in `softDelete` they set
+//! `_fivetran_deleted` instead, and a row that comes back flips it to false. Every written row gets `_fivetran_synced`.
+//! A response's inserts are applied before its deletes.
+//!
+//! Several connections may share a file: each has a name, an optional table prefix, its saved state in
+//! `_fivetran_local_state`, and its tables' primary keys in `_fivetran_local_tables`. [`Warehouse::apply`] writes
+//! one call's rows together with its new state in ONE transaction, so a failure leaves both as they were.
+
+pub mod ddl;
+mod read;
+pub mod types;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use ddl::{BATCH, Column, DELETED, INDEX, SYNCED, is_system_column};
+use types::{ColumnType, infer, quote, to_sql, widen};
+
+/// One row: column → JSON value.
+pub type Row = Map<String, Value>;
+
+/// One call's changes, already checked against the protocol.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    /// Rows to upsert or append, by table.
+    pub insert: BTreeMap<String, Vec<Row>>,
+    /// Rows to delete (primary-key columns at least), by table.
+    pub delete: BTreeMap<String, Vec<Row>>,
+    /// Tables whose deletes are soft.
+    pub soft_delete: BTreeSet<String>,
+    /// Primary key of each table (empty: append-only).
+    pub primary_keys: BTreeMap<String, Vec<String>>,
+}
+
+/// What one call did to one table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TableCounts {
+    /// Rows that did not exist before (appended rows included).
+    pub inserted: u64,
+    /// Rows that replaced an existing row with the same primary key.
+    pub updated: u64,
+    /// Rows removed by a hard delete.
+    pub deleted: u64,
+    /// Rows marked `_fivetran_deleted = true`.
+    pub soft_deleted: u64,
+}
+
+impl TableCounts {
+    /// Adds another call's counts.
+    pub fn add(&mut self, other: TableCounts) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.deleted += other.deleted;
+        self.soft_deleted += other.soft_deleted;
+    }
+}
+
+/// A warehouse file opened for one connection.
+#[derive(Debug)]
+pub struct Warehouse {
+    conn: Connection,
+    path: PathBuf,
+    connection: String,
+    prefix: String,
+}
+
+impl Warehouse {
+    /// Opens (or creates) the warehouse file for `connection`; its tables are named `<prefix><table>`.
+    pub fn open(path: &Path, connection: &str, prefix: &str) -> Result<Self> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io("create the folder", parent, e))?;
+        }
+        let conn = Connection::open(path).map_err(|e| Error::Warehouse {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS _fivetran_local_state (
+               connection TEXT PRIMARY KEY, state JSON NOT NULL, updated_at TIMESTAMP NOT NULL);
+             CREATE TABLE IF NOT EXISTS _fivetran_local_tables (
+               connection TEXT NOT NULL, table_name TEXT NOT NULL, sql_name TEXT NOT NULL,
+               primary_key JSON NOT NULL, PRIMARY KEY (connection, table_name));",
+        )
+        .map_err(|e| Error::Warehouse {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        Ok(Warehouse {
+            conn,
+            path: path.to_owned(),
+            connection: connection.to_owned(),
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection name.
+    pub fn connection(&self) -> &str {
+        &self.connection
+    }
+
+    /// The SQL name of a destination table.
+    pub fn sql_name(&self, table: &str) -> String {
+        format!("{}{}", self.prefix, table)
+    }
+
+    /// The saved state (`{}` when none).
+    pub fn state(&self) -> Result<Map<String, Value>> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT state FROM _fivetran_local_state WHERE connection = ?1",
+                params![self.connection],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match text {
+            None => Ok(Map::new()),
+            Some(text) => match serde_json::from_str(&text) {
+                Ok(Value::Object(state)) => Ok(state),
+                _ => Err(Error::Warehouse {
+                    path: self.path.clone(),
+                    reason: format!(
+                        "the saved state of `{}` is not a JSON object",
+                        self.connection
+                    ),
+                }),
+            },
+        }
+    }
+
+    /// Forgets the saved state; with `drop_tables`, also drops the connection's tables.
+    pub fn reset(&mut self, drop_tables: bool) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM _fivetran_local_state WHERE connection = ?1",
+            params![self.connection],
+        )?;
+        if drop_tables {
+            let names: Vec<String> = {
+                let mut statement = tx
+                    .prepare("SELECT sql_name FROM _fivetran_local_tables WHERE connection = ?1")?;
+                let rows = statement.query_map(params![self.connection], |r| r.get(0))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            for name in names {
+                tx.execute_batch(&format!("DROP TABLE IF EXISTS {}", quote(&name)))?;
+            }
+            tx.execute(
+                "DELETE FROM _fivetran_local_tables WHERE connection = ?1",
+                params![self.connection],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The connection's destination tables (names without prefix), sorted.
+    pub fn tables(&self) -> Result<Vec<String>> {
+        let mut statement = self.conn.prepare(
+            "SELECT table_name FROM _fivetran_local_tables WHERE connection = ?1 ORDER BY table_name",
+        )?;
+        let rows = statement.query_map(params![self.connection], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The columns of a destination table, system columns included.
+    pub fn columns(&self, table: &str) -> Result<Vec<Column>> {
+        ddl::columns(&self.conn, &self.sql_name(table))
+    }
+
+    /// Number of rows in a destination table (soft-deleted rows included); 0 when it does not exist.
+    pub fn row_count(&self, table: &str) -> Result<u64> {
+        let name = self.sql_name(table);
+        if !ddl::table_exists(&self.conn, &name)? {
+            return Ok(0);
+        }
+        let count: i64 =
+            self.conn
+                .query_row(&format!("SELECT COUNT(*) FROM {}", quote(&name)), [], |r| {
+                    r.get(0)
+                })?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
+    /// Writes one call's changes and the new state in one transaction. On error nothing is written.
+    pub fn apply(
+        &mut self,
+        changes: &Changes,
+        new_state: &Map<String, Value>,
+        batch: &str,
+        synced_at: DateTime<Utc>,
+    ) -> Result<BTreeMap<String, TableCounts>> {
+        let synced = synced_at.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let tx = self.conn.transaction()?;
+        let mut counts: BTreeMap<String, TableCounts> = BTreeMap::new();
+        for (table, rows) in &changes.insert {
+            let key = changes.primary_keys.get(table).cloned().unwrap_or_default();
+            let sql_table = format!("{}{}", self.prefix, table);
+            let writer =
+                TableWriter::prepare(&tx, &self.connection, table, &sql_table, &key, rows)?;
+            let entry = counts.entry(table.clone()).or_default();
+            writer.upsert(&tx, rows, batch, &synced, entry)?;
+        }
+        for (table, rows) in &changes.delete {
+            let key = changes.primary_keys.get(table).cloned().unwrap_or_default();
+            let sql_table = format!("{}{}", self.prefix, table);
+            let soft = changes.soft_delete.contains(table);
+            let entry = counts.entry(table.clone()).or_default();
+            delete_rows(&tx, table, &sql_table, &key, rows, soft, &synced, entry)?;
+        }
+        tx.execute(
+            "INSERT INTO _fivetran_local_state (connection, state, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (connection) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            params![self.connection, Value::Object(new_state.clone()).to_string(), synced],
+        )?;
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    /// Reads a destination table back as JSON rows, ordered by primary key (or append order), system columns
+    /// included. Values come back in their column's type: booleans as booleans, JSON columns as nested values.
+    pub fn read_table(&self, table: &str) -> Result<Vec<Row>> {
+        read::read_table(&self.conn, &self.sql_name(table))
+    }
+}
+
+/// The prepared shape of one table for one call's inserts.
+struct TableWriter {
+    sql_table: String,
+    key: Vec<String>,
+    columns: Vec<Column>,
+}
+
+impl TableWriter {
+    /// Creates or widens the table so that it holds every value of `rows`.
+    fn prepare(
+        tx: &Transaction<'_>,
+        connection: &str,
+        table: &str,
+        sql_table: &str,
+        key: &[String],
+        rows: &[Row],
+    ) -> Result<Self> {
+        let mut wanted: BTreeMap<String, ColumnType> = BTreeMap::new();
+        for row in rows {
+            for (name, value) in row {
+                if is_system_column(name) {
+                    continue;
+                }
+                let entry = wanted.entry(name.clone()).or_insert(ColumnType::Unknown);
+                *entry = widen(*entry, infer(value));
+            }
+        }
+        let known: Option<String> = tx
+            .query_row(
+                "SELECT primary_key FROM _fivetran_local_tables WHERE connection = ?1 AND table_name = ?2",
+                params![connection, table],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let key_json = Value::from(key.to_vec()).to_string();
+        match known {
+            Some(previous) if previous != key_json => {
+                return Err(Error::PrimaryKeyChanged {
+                    table: table.to_owned(),
+                    before: previous,
+                    after: key_json,
+                });
+            }
+            Some(_) => {}
+            None => {
+                if ddl::table_exists(tx, sql_table)? {
+                    return Err(Error::TableTaken {
+                        table: sql_table.to_owned(),
+                    });
+                }
+                // Key columns first, in key order, then the rest by name.
+                let mut data: Vec<Column> = key
+                    .iter()
+                    .map(|k| Column {
+                        name: k.clone(),
+                        kind: wanted.get(k).copied().unwrap_or(ColumnType::Unknown),
+                    })
+                    .collect();
+                data.extend(
+                    wanted
+                        .iter()
+                        .filter(|(n, _)| !key.contains(n))
+                        .map(|(n, k)| Column {
+                            name: n.clone(),
+                            kind: *k,
+                        }),
+                );
+                ddl::create_table(tx, sql_table, key, &data)?;
+                tx.execute(
+                    "INSERT INTO _fivetran_local_tables (connection, table_name, sql_name, primary_key)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![connection, table, sql_table, key_json],
+                )?;
+            }
+        }
+        let columns = ddl::fit_columns(tx, sql_table, key, &wanted)?;
+        Ok(TableWriter {
+            sql_table: sql_table.to_owned(),
+            key: key.to_vec(),
+            columns,
+        })
+    }
+
+    fn upsert(
+        &self,
+        tx: &Transaction<'_>,
+        rows: &[Row],
+        batch: &str,
+        synced: &str,
+        counts: &mut TableCounts,
+    ) -> Result<()> {
+        let data: Vec<&Column> = self
+            .columns
+            .iter()
+            .filter(|c| !is_system_column(&c.name))
+            .collect();
+        let mut names: Vec<String> = data.iter().map(|c| quote(&c.name)).collect();
+        let append = self.key.is_empty();
+        if append {
+            names.push(quote(BATCH));
+            names.push(quote(INDEX));
+        }
+        names.push(quote(SYNCED));
+        names.push(quote(DELETED));
+        let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            quote(&self.sql_table),
+            names.join(", "),
+            placeholders.join(", ")
+        );
+        if !append {
+            let keys: Vec<String> = self.key.iter().map(|k| quote(k)).collect();
+            let updates: Vec<String> = names
+                .iter()
+                .filter(|n| !keys.contains(n))
+                .map(|n| format!("{n} = excluded.{n}"))
+                .collect();
+            sql.push_str(&format!(
+                " ON CONFLICT ({}) DO UPDATE SET {}",
+                keys.join(", "),
+                updates.join(", ")
+            ));
+        }
+        let mut insert = tx.prepare_cached(&sql)?;
+        let exists_sql = if append {
+            String::new()
+        } else {
+            let conditions: Vec<String> = self
+                .key
+                .iter()
+                .enumerate()
+                .map(|(i, k)| format!("{} = ?{}", quote(k), i + 1))
+                .collect();
+            format!(
+                "SELECT 1 FROM {} WHERE {}",
+                quote(&self.sql_table),
+                conditions.join(" AND ")
+            )
+        };
+        for (index, row) in rows.iter().enumerate() {
+            let mut values: Vec<rusqlite::types::Value> = data
+                .iter()
+                .map(|c| {
+                    let value = lookup(row, &c.name).unwrap_or(&Value::Null);
+                    to_sql(value, c.kind)
+                })
+                .collect();
+            if append {
+                values.push(batch.to_owned().into());
+                values.push(i64::try_from(index).unwrap_or(i64::MAX).into());
+                counts.inserted += 1;
+            } else {
+                let key_values: Vec<rusqlite::types::Value> = self
+                    .key
+                    .iter()
+                    .map(|k| key_value(&self.columns, row, k))
+                    .collect();
+                let existed = tx
+                    .prepare_cached(&exists_sql)?
+                    .exists(params_from_iter(key_values))?;
+                if existed {
+                    counts.updated += 1;
+                } else {
+                    counts.inserted += 1;
+                }
+            }
+            values.push(synced.to_owned().into());
+            values.push(0_i64.into());
+            insert.execute(params_from_iter(values))?;
+        }
+        Ok(())
+    }
+}
+
+/// Removes (or soft-deletes) rows by primary key.
+#[allow(clippy::too_many_arguments)]
+fn delete_rows(
+    tx: &Transaction<'_>,
+    table: &str,
+    sql_table: &str,
+    key: &[String],
+    rows: &[Row],
+    soft: bool,
+    synced: &str,
+    counts: &mut TableCounts,
+) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::DeleteWithoutKey {
+            table: table.to_owned(),
+        });
+    }
+    if !ddl::table_exists(tx, sql_table)? {
+        return Ok(());
+    }
+    let columns = ddl::columns(tx, sql_table)?;
+    let conditions: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("{} = ?{}", quote(k), i + 1))
+        .collect();
+    let sql = if soft {
+        format!(
+            "UPDATE {} SET {} = 1, {} = ?{} WHERE {} AND {} = 0",
+            quote(sql_table),
+            quote(DELETED),
+            quote(SYNCED),
+            key.len() + 1,
+            conditions.join(" AND "),
+            quote(DELETED)
+        )
+    } else {
+        format!(
+            "DELETE FROM {} WHERE {}",
+            quote(sql_table),
+            conditions.join(" AND ")
+        )
+    };
+    let mut statement = tx.prepare_cached(&sql)?;
+    for row in rows {
+        let mut values: Vec<rusqlite::types::Value> =
+            key.iter().map(|k| key_value(&columns, row, k)).collect();
+        if soft {
+            values.push(synced.to_owned().into());
+        }
+        let changed = statement.execute(params_from_iter(values))? as u64;
+        if soft {
+            counts.soft_deleted += changed;
+        } else {
+            counts.deleted += changed;
+        }
+    }
+    Ok(())
+}
+
+/// A row's value for a column, matching the name case-insensitively as SQLite does.
+fn lookup<'a>(row: &'a Row, column: &str) -> Option<&'a Value> {
+    row.get(column).or_else(|| {
+        row.iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(column))
+            .map(|(_, v)| v)
+    })
+}
+
+/// A primary-key value converted to its column's type, for matching.
+fn key_value(columns: &[Column], row: &Row, key: &str) -> rusqlite::types::Value {
+    let kind = columns
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(key))
+        .map_or(ColumnType::Text, |c| c.kind);
+    to_sql(lookup(row, key).unwrap_or(&Value::Null), kind)
+}
