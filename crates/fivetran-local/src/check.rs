@@ -454,3 +454,80 @@ pub fn preview(body: &[u8]) -> String {
     }
     format!("{short:?}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn verdict(body: Value, previous: Value, known: &mut BTreeSet<String>) -> Verdict {
+        check_response(
+            4,
+            body.to_string().as_bytes(),
+            previous.as_object().unwrap(),
+            known,
+        )
+    }
+
+    #[test]
+    fn a_changed_state_makes_an_empty_has_more_response_legal() {
+        let body =
+            json!({"state": {"c": 2}, "insert": {}, "delete": {}, "schema": {}, "hasMore": true});
+        assert!(matches!(
+            verdict(body, json!({"c": 1}), &mut BTreeSet::new()),
+            Verdict::Ok(_)
+        ));
+    }
+
+    #[test]
+    fn soft_delete_may_name_a_table_known_from_an_earlier_call() {
+        let body = json!({"state": {}, "softDelete": ["old"], "schema": {}, "hasMore": false});
+        let mut known = BTreeSet::from(["old".to_owned()]);
+        assert!(matches!(
+            verdict(body.clone(), json!({}), &mut known),
+            Verdict::Ok(_)
+        ));
+        let Verdict::Violations(found) = verdict(body, json!({}), &mut BTreeSet::new()) else {
+            panic!("an unknown table must be reported");
+        };
+        assert_eq!(found[0].rule, Rule::SoftDeleteKnown);
+        assert_eq!(found[0].call, 4);
+    }
+
+    #[test]
+    fn a_passing_body_becomes_changes_and_teaches_its_tables() {
+        let body = json!({
+            "state": {"c": 1},
+            "insert": {"t": [{"id": 1}]},
+            "delete": {"t": [{"id": 0}]},
+            "softDelete": ["t"],
+            "schema": {"t": {"primary_key": ["id"]}},
+            "hasMore": true
+        });
+        let mut known = BTreeSet::new();
+        let Verdict::Ok(checked) = verdict(body, json!({}), &mut known) else {
+            panic!("a conforming body");
+        };
+        assert_eq!(checked.rows, 2);
+        assert!(checked.has_more);
+        assert_eq!(checked.changes.primary_keys["t"], vec!["id".to_owned()]);
+        assert!(checked.changes.soft_delete.contains("t"));
+        assert!(known.contains("t"));
+    }
+
+    #[test]
+    fn an_error_body_is_an_error_not_a_violation() {
+        let body = json!({"errorMessage": "denied", "errorType": "Auth"});
+        assert!(matches!(
+            verdict(body, json!({}), &mut BTreeSet::new()),
+            Verdict::ErrorBody { message, .. } if message == "denied"
+        ));
+    }
+
+    #[test]
+    fn previews_are_short_and_quoted() {
+        let long = "x".repeat(1000);
+        let shown = preview(long.as_bytes());
+        assert!(shown.len() < 130 && shown.ends_with("…\""), "{shown}");
+    }
+}

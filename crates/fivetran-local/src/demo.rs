@@ -37,6 +37,8 @@ pub struct DemoOptions {
     pub connectors: Vec<String>,
     /// Where the binaries are (empty: the defaults).
     pub target_dirs: Vec<PathBuf>,
+    /// The workspace root (default: found from the current directory).
+    pub root: Option<PathBuf>,
 }
 
 /// One connector's part of the demo.
@@ -123,10 +125,15 @@ pub async fn run(
     progress: &mut dyn FnMut(&Progress),
     status: &mut dyn FnMut(&str),
 ) -> Result<DemoReport> {
-    let root = std::env::current_dir()
-        .ok()
-        .as_deref()
-        .and_then(workspace_root)
+    let root = options
+        .root
+        .clone()
+        .or_else(|| {
+            std::env::current_dir()
+                .ok()
+                .as_deref()
+                .and_then(workspace_root)
+        })
         .ok_or_else(|| {
             Error::Demo(
                 "run the demo inside the workspace (no Cargo.toml with [workspace] found)".into(),

@@ -202,12 +202,26 @@ impl FunctionArgs {
         })
     }
 
+    /// Finds the bootstrap (no process yet): a wrong path fails before anything is created.
+    fn resolve(&self) -> Result<fivetran_local::artifact::Bootstrap> {
+        fivetran_local::artifact::resolve(&self.function, &self.target_dirs)
+            .with_context(|| format!("cannot start the function `{}`", self.function))
+    }
+
     async fn start(
         &self,
         default_logs: Option<PathBuf>,
     ) -> Result<fivetran_local::host::FunctionHost> {
+        self.start_resolved(self.resolve()?, default_logs).await
+    }
+
+    async fn start_resolved(
+        &self,
+        bootstrap: fivetran_local::artifact::Bootstrap,
+        default_logs: Option<PathBuf>,
+    ) -> Result<fivetran_local::host::FunctionHost> {
         let config = self.host_config(default_logs)?;
-        fivetran_local::start_function(&self.function, &self.target_dirs, config)
+        fivetran_local::host::FunctionHost::start(bootstrap, config)
             .await
             .with_context(|| format!("cannot start the function `{}`", self.function))
     }
@@ -269,6 +283,7 @@ async fn run(command: Command) -> Result<ExitCode> {
                 );
             }
             let template = request.template()?;
+            let bootstrap = function.resolve()?;
             let connection = warehouse_connection(&function.function);
             let path = warehouse.warehouse.clone().unwrap_or_else(|| {
                 PathBuf::from("fivetran-local").join(format!("{connection}.sqlite"))
@@ -276,7 +291,9 @@ async fn run(command: Command) -> Result<ExitCode> {
             // Open the warehouse first: a bad path fails before any process starts.
             let mut store = Warehouse::open(&path, &connection, &warehouse.table_prefix)
                 .with_context(|| format!("cannot open the warehouse `{}`", path.display()))?;
-            let mut host = function.start(Some(path.with_extension("log"))).await?;
+            let mut host = function
+                .start_resolved(bootstrap, Some(path.with_extension("log")))
+                .await?;
             output::status(&format!(
                 "syncing {} ({}) into {} as connection `{connection}`",
                 host.function_name(),
@@ -446,6 +463,7 @@ async fn run(command: Command) -> Result<ExitCode> {
                 records,
                 connectors,
                 target_dirs,
+                root: None,
             };
             let report = demo::run(&options, &mut output::progress, &mut |line| {
                 output::status(line)

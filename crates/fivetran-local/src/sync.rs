@@ -473,3 +473,29 @@ pub async fn setup_test(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_cloud_storage_payload_joins_the_body() {
+        let body = json!({"state": {}, "schema": {"t": {"primary_key": ["id"]}}, "hasMore": false});
+        let object = json!({"insert": {"t": [{"id": 1}]}, "delete": {}});
+        let merged =
+            merge_cloud_payload(body.to_string().as_bytes(), object.to_string().as_bytes())
+                .unwrap();
+        let merged: Value = serde_json::from_slice(&merged).unwrap();
+        assert_eq!(merged["insert"]["t"][0]["id"], json!(1));
+        assert_eq!(merged["hasMore"], json!(false));
+
+        let with_rows = json!({"state": {}, "insert": {}, "hasMore": false});
+        let error = merge_cloud_payload(with_rows.to_string().as_bytes(), b"{}").unwrap_err();
+        assert!(
+            error.contains("`insert`, which belongs in the S3 object"),
+            "{error}"
+        );
+        assert!(merge_cloud_payload(body.to_string().as_bytes(), b"[").is_err());
+    }
+}

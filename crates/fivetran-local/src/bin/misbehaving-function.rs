@@ -2,7 +2,8 @@
 //! and breaks one rule, chosen by the `MISBEHAVE` environment variable (see [`answer`]).
 //!
 //! Calls are numbered by the state it returns (`{"n": <call>}`), so a behaviour can be good for a few calls and then
-//! go wrong. Output goes through `std::io::Write`, as the house lints ask.
+//! go wrong. Output goes through `std::io::Write`, as the house lints ask. Started as `misbehaving-function serve …`
+//! it stands in for `sandbox-apis serve` in the demo's tests.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -11,6 +12,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 fn main() {
+    // Stands in for `sandbox-apis serve …` in the demo's tests: print a base URL, then wait to be stopped.
+    if std::env::args().nth(1).as_deref() == Some("serve") {
+        let _ = writeln!(std::io::stdout(), "http://127.0.0.1:9/fake-sandbox");
+        loop {
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    }
     let api = std::env::var("AWS_LAMBDA_RUNTIME_API").unwrap_or_default();
     let behaviour = std::env::var("MISBEHAVE").unwrap_or_default();
     let mut out = std::io::stdout();

@@ -222,4 +222,8 @@ fn bad_input_gets_a_message_naming_the_cause() {
     assert_eq!(code, 2);
     assert!(err.contains("no function `no-such-connector`"), "{err}");
     assert!(err.contains("release/no-such-connector"), "{err}");
+    assert!(
+        !db.exists(),
+        "nothing is created for a function that does not exist"
+    );
 }

@@ -4,5 +4,6 @@
 mod bad_input;
 mod cli;
 mod conformance;
+mod demo;
 mod support;
 mod sync;
