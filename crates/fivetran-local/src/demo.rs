@@ -214,35 +214,20 @@ async fn run_one(
     warehouse_path: &Path,
     progress: &mut dyn FnMut(&Progress),
 ) -> std::result::Result<(String, SyncReport), (String, String)> {
-    let (api, template) = match demo_connector(connector, "{base_url}") {
-        Some((api, secrets)) => (api.to_owned(), Value::Object(secrets)),
-        None => (connector.to_owned(), Value::Null),
-    };
-    let file_template = std::fs::read_to_string(
-        root.join("connectors")
-            .join(connector)
-            .join("sandbox-secrets.json"),
-    )
-    .ok()
-    .and_then(|t| serde_json::from_str::<Value>(&t).ok());
-    let api = file_template
-        .as_ref()
-        .and_then(|t| t.get("_api"))
-        .and_then(Value::as_str)
-        .map_or(api, str::to_owned);
-    let template = file_template.unwrap_or(template);
-    if template.is_null() {
+    let (api, template) = sandbox_secrets(root, connector);
+    let Some(template) = template else {
         return Err((
             api,
             format!(
                 "no demo secrets known for `{connector}`: add connectors/{connector}/sandbox-secrets.json \
-             ({{\"_api\": \"<sandbox api>\", …secrets with {{base_url}}}})"
+                 ({{\"_api\": \"<sandbox api>\", …secrets with {{base_url}}}})"
             ),
         ));
-    }
+    };
     let fail = |message: String| (api.clone(), message);
     let bootstrap = artifact::resolve(connector, target_dirs).map_err(|e| fail(e.to_string()))?;
-    let mut stand_in = Command::new(sandbox)
+    let mut command = Command::new(sandbox);
+    command
         .args(["serve", "--api", &api, "--port", "0"])
         .args([
             "--seed",
@@ -253,8 +238,8 @@ async fn run_one(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
+        .kill_on_drop(true);
+    let mut stand_in = crate::host::spawn_retrying(&mut command)
         .map_err(|e| fail(format!("cannot start `{}`: {e}", sandbox.display())))?;
     let base_url = match stand_in.stdout.take() {
         Some(stdout) => {
@@ -270,9 +255,7 @@ async fn run_one(
         }
         None => return Err(fail("the stand-in has no stdout".to_owned())),
     };
-    let secrets = substitute(&template, &base_url);
-    let mut secrets = secrets.as_object().cloned().unwrap_or_default();
-    secrets.remove("_api");
+    let secrets = secrets_for(&template, &base_url);
     let config = HostConfig {
         log_file: Some(options.out.join(format!("{connector}.log"))),
         ..HostConfig::default()
@@ -305,6 +288,38 @@ async fn run_one(
     result
         .map(|r| (api.clone(), r))
         .map_err(|e| fail(e.to_string()))
+}
+
+/// The sandbox API a connector syncs from, and its secrets template (`{base_url}` still in it): from
+/// `connectors/<name>/sandbox-secrets.json` when it exists (its `_api` names the API), else from [`demo_connector`].
+pub fn sandbox_secrets(root: &Path, connector: &str) -> (String, Option<Value>) {
+    let (api, template) = match demo_connector(connector, "{base_url}") {
+        Some((api, secrets)) => (api.to_owned(), Some(Value::Object(secrets))),
+        None => (connector.to_owned(), None),
+    };
+    let file = std::fs::read_to_string(
+        root.join("connectors")
+            .join(connector)
+            .join("sandbox-secrets.json"),
+    )
+    .ok()
+    .and_then(|t| serde_json::from_str::<Value>(&t).ok());
+    let api = file
+        .as_ref()
+        .and_then(|t| t.get("_api"))
+        .and_then(Value::as_str)
+        .map_or(api, str::to_owned);
+    (api, file.or(template))
+}
+
+/// The secrets for a stand-in at `base_url` from a template of [`sandbox_secrets`].
+pub fn secrets_for(template: &Value, base_url: &str) -> Map<String, Value> {
+    let mut secrets = substitute(template, base_url)
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    secrets.remove("_api");
+    secrets
 }
 
 /// Replaces `{base_url}` in every string of a JSON template.

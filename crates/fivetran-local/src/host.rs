@@ -216,6 +216,11 @@ impl FunctionHost {
         &self.bootstrap
     }
 
+    /// Changes the timeout of the following invocations.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.config.timeout = timeout;
+    }
+
     /// How many processes have been started (1 unless one crashed or timed out).
     pub fn processes_started(&self) -> u64 {
         self.processes_started
@@ -275,29 +280,18 @@ impl FunctionHost {
         if let Some(dir) = self.bootstrap.path.parent() {
             command.current_dir(dir);
         }
-        let mut attempts = 0;
-        let mut child = loop {
-            match command.spawn() {
-                Ok(child) => break child,
-                // "Text file busy": another thread of this process still held the freshly written file open
-                // while forking; it passes within moments.
-                Err(e) if e.raw_os_error() == Some(26) && attempts < 50 => {
-                    attempts += 1;
-                    std::thread::sleep(Duration::from_millis(20));
+        let mut child = spawn_retrying(&mut command).map_err(|e| {
+            let reason = match e.raw_os_error() {
+                Some(8) => {
+                    "it is not a program this machine can run (exec format error)".to_owned()
                 }
-                Err(e) => {
-                    let reason = match e.raw_os_error() {
-                        Some(8) => "it is not a program this machine can run (exec format error)"
-                            .to_owned(),
-                        _ => e.to_string(),
-                    };
-                    return Err(Error::NotExecutable {
-                        path: self.bootstrap.path.clone(),
-                        reason,
-                    });
-                }
+                _ => e.to_string(),
+            };
+            Error::NotExecutable {
+                path: self.bootstrap.path.clone(),
+                reason,
             }
-        };
+        })?;
         let mut readers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
             readers.push(self.logs.spawn_reader(stdout));
@@ -420,6 +414,21 @@ impl FunctionHost {
             for reader in process.readers {
                 let _ = tokio::time::timeout(Duration::from_secs(2), reader).await;
             }
+        }
+    }
+}
+
+/// Spawns a command, retrying briefly on "text file busy": a freshly written executable can still be open in a
+/// child that another thread of this process forked and that has not yet reached `exec`.
+pub fn spawn_retrying(command: &mut Command) -> std::io::Result<Child> {
+    let mut attempts = 0;
+    loop {
+        match command.spawn() {
+            Err(e) if e.raw_os_error() == Some(26) && attempts < 50 => {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod logs;
 pub mod output;
 pub mod request;
 pub mod runtime_api;
+pub mod setup_test;
 pub mod sync;
 pub mod warehouse;
 

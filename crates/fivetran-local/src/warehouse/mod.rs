@@ -235,6 +235,14 @@ impl Warehouse {
         Ok(counts)
     }
 
+    /// Every table of the connection, read back with [`Warehouse::read_table`]: the shape ground truths compare.
+    pub fn read_all(&self) -> Result<BTreeMap<String, Vec<Row>>> {
+        self.tables()?
+            .into_iter()
+            .map(|table| Ok((table.clone(), self.read_table(&table)?)))
+            .collect()
+    }
+
     /// Reads a destination table back as JSON rows, ordered by primary key (or append order), system columns
     /// included. Values come back in their column's type: booleans as booleans, JSON columns as nested values.
     pub fn read_table(&self, table: &str) -> Result<Vec<Row>> {

@@ -4,6 +4,7 @@
 mod bad_input;
 mod cli;
 mod conformance;
+mod connectors;
 mod demo;
 mod support;
 mod sync;

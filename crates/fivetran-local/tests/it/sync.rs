@@ -184,10 +184,10 @@ async fn an_error_through_the_runtime_keeps_the_previous_call_and_state() {
 async fn the_setup_test_checks_the_secrets_and_the_answer() {
     let mut host = start(WELL_BEHAVED, config(&[], Duration::from_secs(20))).await;
     let template = options(json!({"apiKey": "good"})).request;
-    let ok = fivetran_local::sync::setup_test(&mut host, &template, &Default::default()).await;
+    let ok = fivetran_local::setup_test::run(&mut host, &template, &Default::default()).await;
     assert!(ok.ok, "{ok:?}");
     let template = options(json!({"apiKey": "wrong"})).request;
-    let bad = fivetran_local::sync::setup_test(&mut host, &template, &Default::default()).await;
+    let bad = fivetran_local::setup_test::run(&mut host, &template, &Default::default()).await;
     assert!(!bad.ok);
     assert!(bad.message.contains("apiKey"), "{}", bad.message);
 }
