@@ -108,6 +108,12 @@ pub enum Command {
         /// Where the binaries are (default: CARGO_TARGET_DIR and the workspace's target folder).
         #[arg(long = "target-dir")]
         target_dirs: Vec<PathBuf>,
+        /// First build sandbox-apis and the connectors with cargo (so one command works on a fresh clone).
+        #[arg(long)]
+        build: bool,
+        /// With --build: build in release mode.
+        #[arg(long)]
+        release: bool,
         /// Print the report as JSON on stdout.
         #[arg(long)]
         json: bool,

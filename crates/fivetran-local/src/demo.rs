@@ -39,6 +39,17 @@ pub struct DemoOptions {
     pub target_dirs: Vec<PathBuf>,
     /// The workspace root (default: found from the current directory).
     pub root: Option<PathBuf>,
+    /// Build `sandbox-apis` and the connectors with cargo first, in this profile.
+    pub build: Option<Profile>,
+}
+
+/// A cargo build profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `cargo build`.
+    Debug,
+    /// `cargo build --release`.
+    Release,
 }
 
 /// One connector's part of the demo.
@@ -150,6 +161,9 @@ pub async fn run(
             root.join("connectors").display()
         )));
     }
+    if let Some(profile) = options.build {
+        build(&root, &connectors, profile, status).await?;
+    }
     let target_dirs = if options.target_dirs.is_empty() {
         artifact::default_target_dirs()
     } else {
@@ -157,12 +171,16 @@ pub async fn run(
     };
     let sandbox = find_binary("sandbox-apis", &target_dirs).ok_or_else(|| {
         Error::Demo(
-            "no `sandbox-apis` binary found; build it first: cargo build -p sandbox-apis".into(),
+            "no `sandbox-apis` binary found; build it first (cargo build -p sandbox-apis) or pass --build".into(),
         )
     })?;
     std::fs::create_dir_all(&options.out)
         .map_err(|e| Error::io("create the folder", &options.out, e))?;
-    let warehouse_path = options.out.join("warehouse.sqlite");
+    let out = options
+        .out
+        .canonicalize()
+        .unwrap_or_else(|_| options.out.clone());
+    let warehouse_path = out.join("warehouse.sqlite");
     if warehouse_path.exists() {
         std::fs::remove_file(&warehouse_path)
             .map_err(|e| Error::io("replace", &warehouse_path, e))?;
@@ -288,6 +306,40 @@ async fn run_one(
     result
         .map(|r| (api.clone(), r))
         .map_err(|e| fail(e.to_string()))
+}
+
+/// Builds `sandbox-apis` and the connectors with cargo (`$CARGO`, else `cargo`) in the workspace.
+async fn build(
+    root: &Path,
+    connectors: &[String],
+    profile: Profile,
+    status: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(root)
+        .args(["build", "-p", "sandbox-apis"]);
+    for connector in connectors {
+        command.args(["-p", connector]);
+    }
+    if profile == Profile::Release {
+        command.arg("--release");
+    }
+    status(&format!(
+        "building sandbox-apis and {} connector(s) with cargo…",
+        connectors.len()
+    ));
+    let outcome = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .await
+        .map_err(|e| Error::Demo(format!("cannot run cargo: {e}")))?;
+    if !outcome.success() {
+        return Err(Error::Demo(format!("cargo build failed ({outcome})")));
+    }
+    Ok(())
 }
 
 /// The sandbox API a connector syncs from, and its secrets template (`{base_url}` still in it): from

@@ -227,6 +227,8 @@ async fn run(command: Command) -> Result<ExitCode> {
             records,
             connectors,
             target_dirs,
+            build,
+            release,
             json,
         } => {
             let options = demo::DemoOptions {
@@ -236,6 +238,11 @@ async fn run(command: Command) -> Result<ExitCode> {
                 connectors,
                 target_dirs,
                 root: None,
+                build: build.then_some(if release {
+                    demo::Profile::Release
+                } else {
+                    demo::Profile::Debug
+                }),
             };
             let report = demo::run(&options, &mut output::progress, &mut |line| {
                 output::status(line)

@@ -39,6 +39,7 @@ async fn the_demo_syncs_every_connector_into_one_warehouse_and_says_how_to_query
         connectors: Vec::new(),
         target_dirs: vec![target],
         root: Some(root.to_owned()),
+        build: None,
     };
     let mut lines = Vec::new();
     let report = demo::run(&options, &mut |_| {}, &mut |l| lines.push(l.to_owned()))
