@@ -87,6 +87,8 @@ impl Warehouse {
             path: path.to_owned(),
             reason: e.to_string(),
         })?;
+        // A reader (sqlite3, Python, DuckDB) may hold the file for a moment; wait for it rather than fail.
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS _fivetran_local_state (
                connection TEXT PRIMARY KEY, state JSON NOT NULL, updated_at TIMESTAMP NOT NULL);

@@ -147,7 +147,16 @@ async fn a_full_sync_writes_fivetran_semantics_and_moves_the_state() {
 async fn an_error_through_the_runtime_keeps_the_previous_call_and_state() {
     let dir = tempfile::tempdir().unwrap();
     let mut warehouse = warehouse(dir.path());
-    let mut host = start(WELL_BEHAVED, config(&[], Duration::from_secs(20))).await;
+    let log = dir.path().join("function.log");
+    let mut host = start(
+        WELL_BEHAVED,
+        fivetran_local::host::HostConfig {
+            log_file: Some(log.clone()),
+            log_format: "JSON".to_owned(),
+            ..config(&[], Duration::from_secs(20))
+        },
+    )
+    .await;
     let report = sync_into(
         &mut host,
         &mut warehouse,
