@@ -313,6 +313,18 @@ impl FunctionHost {
             duration: started.elapsed(),
             outcome,
         };
+        // A process that exited between invocations (after answering) is replaced, as Lambda starts a new
+        // execution environment; the exit is noted in the logs.
+        let exited = self
+            .process
+            .as_mut()
+            .and_then(|p| p.child.try_wait().ok().flatten());
+        if let Some(status) = exited {
+            self.stop().await;
+            self.logs.line(&format!(
+                "fivetran-local: the function process exited ({status}) between invocations; starting a new one"
+            ));
+        }
         if self.process.is_none() {
             if let Err(e) = self.spawn() {
                 return finish(Outcome::StartFailed(e.to_string()));
@@ -344,24 +356,50 @@ impl FunctionHost {
         };
         self.logs
             .line(&format!("START RequestId: {request_id} Version: $LATEST"));
-        let reply = self.api.submit(event);
-        let Some(process) = self.process.as_mut() else {
-            return finish(Outcome::StartFailed("no process".to_owned()));
-        };
-        let api = &self.api;
-        let outcome = tokio::select! {
-            biased;
-            reply = reply => match reply {
-                Ok(Reply::Response(body)) => Outcome::Response(body.to_vec()),
-                Ok(Reply::Error(error)) => Outcome::FunctionError(error),
-                Err(_) => Outcome::StartFailed("the Runtime API host dropped the invocation".to_owned()),
-            },
-            status = process.child.wait() => {
-                let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
-                Outcome::Crashed { status, during_init: !api.polled(), log_tail: Vec::new() }
+        let deadline_timer = tokio::time::sleep(timeout);
+        tokio::pin!(deadline_timer);
+        let mut handed_over = false;
+        let outcome = loop {
+            let reply = self.api.submit(event.clone());
+            let Some(process) = self.process.as_mut() else {
+                break Outcome::StartFailed("no process".to_owned());
+            };
+            let api = &self.api;
+            let outcome = tokio::select! {
+                biased;
+                reply = reply => match reply {
+                    Ok(Reply::Response(body)) => Outcome::Response(body.to_vec()),
+                    Ok(Reply::Error(error)) => Outcome::FunctionError(error),
+                    Err(_) => Outcome::StartFailed("the Runtime API host dropped the invocation".to_owned()),
+                },
+                status = process.child.wait() => {
+                    let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+                    Outcome::Crashed { status, during_init: !api.polled(), log_tail: Vec::new() }
+                }
+                () = api.init_failed() => Outcome::InitError(api.init_error().unwrap_or_else(unknown_error)),
+                () = deadline_timer.as_mut() => Outcome::TimedOut { timeout, log_tail: Vec::new() },
+            };
+            // A process that exited before taking the event (e.g. right after answering the previous one) did not
+            // fail this invocation: as Lambda does, hand the event to a fresh process, once.
+            if let Outcome::Crashed { status, .. } = &outcome {
+                if !handed_over
+                    && self.api.is_queued(&request_id)
+                    && self.api.init_error().is_none()
+                {
+                    handed_over = true;
+                    let status = status.clone();
+                    self.stop().await;
+                    self.logs.line(&format!(
+                        "fivetran-local: the function process exited ({status}) before taking the invocation; \
+                         starting a new one"
+                    ));
+                    if let Err(e) = self.spawn() {
+                        break Outcome::StartFailed(e.to_string());
+                    }
+                    continue;
+                }
             }
-            () = api.init_failed() => Outcome::InitError(api.init_error().unwrap_or_else(unknown_error)),
-            () = tokio::time::sleep(timeout) => Outcome::TimedOut { timeout, log_tail: Vec::new() },
+            break outcome;
         };
         let outcome = match outcome {
             Outcome::Response(_) | Outcome::FunctionError(_) => outcome,

@@ -188,6 +188,15 @@ impl RuntimeApi {
         }
     }
 
+    /// Whether an event is still waiting for the function to take it.
+    pub fn is_queued(&self, request_id: &str) -> bool {
+        self.shared
+            .lock()
+            .queue
+            .iter()
+            .any(|e| e.request_id == request_id)
+    }
+
     /// Whether the current process has asked for an invocation (it finished its initialisation).
     pub fn polled(&self) -> bool {
         self.shared.lock().polls > 0

@@ -70,6 +70,15 @@ fn main() {
                 );
             }
             Answer::Exit(code) => std::process::exit(code),
+            Answer::BodyThenExit(bytes) => {
+                post(
+                    &api,
+                    &format!("/2018-06-01/runtime/invocation/{id}/response"),
+                    &bytes,
+                    &[],
+                );
+                std::process::exit(0);
+            }
             Answer::Hang => loop {
                 std::thread::sleep(Duration::from_secs(60));
             },
@@ -79,6 +88,7 @@ fn main() {
 
 enum Answer {
     Body(Vec<u8>),
+    BodyThenExit(Vec<u8>),
     Error(String),
     Exit(i32),
     Hang,
@@ -150,6 +160,9 @@ fn answer(behaviour: &str, call: u64, event: &Value) -> Answer {
             );
         }
         "crash" => return Answer::Exit(7),
+        "exit-after-each" => {
+            return Answer::BodyThenExit(good(call, call < 3).to_string().into_bytes());
+        }
         "hang" => return Answer::Hang,
         // Call 1 is good; call 2 breaks in the named way.
         // The first process hangs (it leaves a marker file); the next one answers.

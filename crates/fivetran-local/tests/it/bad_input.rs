@@ -70,6 +70,18 @@ async fn a_function_that_prints_garbage_and_exits_at_start_is_an_init_crash() {
 }
 
 #[tokio::test]
+async fn a_process_that_exits_after_answering_is_replaced_for_the_next_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut warehouse = warehouse(dir.path());
+    let mut host = misbehaving("exit-after-each").await;
+    let report = sync_into(&mut host, &mut warehouse, &options(json!({}))).await;
+    assert_eq!(report.stop, Stop::Done, "{report:?}");
+    assert_eq!(report.calls, 3);
+    assert!(report.processes >= 2, "{report:?}");
+    assert_eq!(warehouse.row_count("t").unwrap(), 3);
+}
+
+#[tokio::test]
 async fn an_init_error_is_reported_as_one() {
     let (call, cause, message, _dir) = failing_sync("init-error", Duration::from_secs(20)).await;
     assert_eq!((call, cause), (1, Cause::InitError));
