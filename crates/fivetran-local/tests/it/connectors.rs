@@ -18,7 +18,43 @@ fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The newest modification time of any file under `dir`.
+fn newest(dir: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                newest(&path)
+            } else {
+                e.metadata().ok()?.modified().ok()
+            }
+        })
+        .max()
+}
+
+/// Builds the connector unless its debug binary is newer than its sources and the core's (`cargo test --workspace`
+/// has built it already; a separate `cargo build -p` would resolve features differently and rebuild dependencies).
 fn build(connector: &str) {
+    let root = workspace_root();
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let built = std::fs::metadata(target.join("debug").join(connector))
+        .and_then(|m| m.modified())
+        .ok();
+    let sources = [
+        root.join("connectors").join(connector),
+        root.join("crates/fivetran-core/src"),
+    ]
+    .iter()
+    .filter_map(|d| newest(d))
+    .max();
+    if let (Some(built), Some(sources)) = (built, sources) {
+        if built > sources {
+            return;
+        }
+    }
     let status = std::process::Command::new(env!("CARGO"))
         .args(["build", "--quiet", "-p", connector])
         .current_dir(workspace_root())
