@@ -18,6 +18,7 @@ pub mod ground_truth;
 pub mod oauth;
 pub mod prng;
 
+mod control;
 mod github;
 mod github_data;
 mod loan;
