@@ -38,7 +38,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 pub use faults::{FaultKind, FaultRule, Faults, Latency, Trigger};
+/// The repositories the GitHub stand-in serves (`owner/repo`), for the connector's `repositories` secret.
+pub use github_data::REPOSITORIES as GITHUB_REPOSITORIES;
 pub use ground_truth::{DiffOptions, Difference, GroundTruth, Row, RowKey, Table};
+/// The record types the NetSuite stand-in serves, for the connector's `recordTypes` secret.
+pub use netsuite_data::RECORD_TYPES as NETSUITE_RECORD_TYPES;
 
 /// Which upstream API a stand-in plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
