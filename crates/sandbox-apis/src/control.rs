@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{Value, json};
 
+use crate::Changing;
 use crate::faults::Faults;
 use crate::server::{Reply, Shared};
 
@@ -33,8 +34,29 @@ pub fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> Reply {
             Err(why) => Reply::json(400, json!({ "error": why }).to_string()),
         },
         ("POST", "change") => {
-            shared.backend.change(&shared.changing.unwrap_or_default());
+            let changing = shared
+                .changing
+                .read()
+                .expect("changing lock")
+                .unwrap_or_default();
+            shared.backend.change(&changing);
             Reply::json(200, json!({"ok": true}).to_string())
+        }
+        ("PUT", "changing") => {
+            let spec = String::from_utf8_lossy(body);
+            let spec = spec.trim();
+            let parsed = if spec.is_empty() || spec == "off" {
+                Ok(None)
+            } else {
+                Changing::parse(spec).map(Some)
+            };
+            match parsed {
+                Ok(changing) => {
+                    *shared.changing.write().expect("changing lock") = changing;
+                    Reply::json(200, json!({"ok": true}).to_string())
+                }
+                Err(why) => Reply::json(400, json!({ "error": why }).to_string()),
+            }
         }
         _ => Reply::json(
             404,

@@ -256,7 +256,7 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, Error> {
     let shared = Arc::new(server::Shared {
         backend,
         faults: RwLock::new(config.faults),
-        changing: config.changing,
+        changing: RwLock::new(config.changing),
         tls: config.tls,
         log: Mutex::new(Vec::new()),
         counter: AtomicU64::new(0),
@@ -319,9 +319,19 @@ impl Sandbox {
 
     /// Applies one change step now (with the configured [`Changing`] sizes, or the defaults).
     pub fn change(&self) {
-        self.shared
-            .backend
-            .change(&self.shared.changing.unwrap_or_default());
+        let changing = self
+            .shared
+            .changing
+            .read()
+            .expect("changing lock")
+            .unwrap_or_default();
+        self.shared.backend.change(&changing);
+    }
+
+    /// Replaces the changing-data settings from the next request on; `None` stops automatic changes (e.g. before a
+    /// final sync that must end equal to the ground truth).
+    pub fn set_changing(&self, changing: Option<Changing>) {
+        *self.shared.changing.write().expect("changing lock") = changing;
     }
 
     /// Stops accepting and drops open connections.

@@ -262,5 +262,42 @@ async fn control_endpoints_replace_faults_and_apply_changes() {
         .await
         .json();
     assert_eq!(stats["requests"], 3, "control requests are not counted");
+    let on = send(
+        client()
+            .put(format!("{base}/_sandbox/changing"))
+            .body("every=1,creates=2"),
+    )
+    .await;
+    assert_eq!(on.status, 200, "{}", on.text);
+    send(data()).await;
+    let grown = truth(
+        send(client().get(format!("{base}/_sandbox/ground-truth")))
+            .await
+            .json(),
+    );
+    assert_eq!(
+        grown.row_count("loan_applications"),
+        after.row_count("loan_applications") + 2
+    );
+    assert_eq!(
+        send(
+            client()
+                .put(format!("{base}/_sandbox/changing"))
+                .body("off")
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        send(
+            client()
+                .put(format!("{base}/_sandbox/changing"))
+                .body("every=x")
+        )
+        .await
+        .status,
+        400
+    );
     child.kill().await.unwrap();
 }
