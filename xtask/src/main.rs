@@ -1,5 +1,41 @@
-//! `cargo xtask`: the project's build tool (build-all, new, codegen, bench, demo, test).
+//! `cargo xtask`: the project's build tool. One module per task: `build_all`, `codegen`, `tidy`, `new`;
+//! shared pieces: `project` (layout, connector discovery), `arch`, `elf`, `archive`, `output`, `flags`.
 
-fn main() -> anyhow::Result<()> {
-    anyhow::bail!("no xtask commands yet")
+mod arch;
+mod archive;
+mod build_all;
+mod codegen;
+mod elf;
+mod flags;
+mod output;
+mod project;
+mod tidy;
+
+use flags::Command;
+use project::Project;
+
+fn main() -> std::process::ExitCode {
+    // Print the error chain ourselves: a clear message, without a backtrace even when
+    // RUST_BACKTRACE is set.
+    match run(std::env::args().skip(1).collect()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            output::error(&format!("{error:#}"));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> anyhow::Result<()> {
+    let project = Project::current();
+    match flags::parse(args)? {
+        Command::BuildAll(options) => build_all::run(&project, &options),
+        Command::Codegen(options) => codegen::run(&project, &options),
+        Command::Tidy => tidy::run(&project),
+        Command::New { name } => anyhow::bail!("new {name} is not implemented yet"),
+        Command::Help => {
+            output::line(flags::HELP);
+            Ok(())
+        }
+    }
 }

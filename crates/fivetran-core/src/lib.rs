@@ -28,6 +28,7 @@
 //! - [`state`]: the small, versioned, bounded per-stream state.
 //! - [`secrets`]: a redacting wrapper for every secret the request carries.
 //! - [`error`]: the one error type, with predicates and a mapping to Lambda errors.
+//! - [`storage`]: the `CLOUD_STORAGE` sync method: the object written as rows arrive, and a light S3 client.
 //! - [`lambda`]: the Lambda runtime loop, tracing set-up and the named handler.
 //!
 //! # Consistency: how each stream gets a window that loses no record
@@ -86,6 +87,7 @@ mod row;
 pub mod secrets;
 pub mod sink;
 pub mod state;
+pub mod storage;
 
 pub use engine::Engine;
 pub use error::{Error, Result};
