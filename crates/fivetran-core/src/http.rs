@@ -160,6 +160,11 @@ impl Http {
         })
     }
 
+    /// The underlying reqwest client (shared, e.g. by the `CLOUD_STORAGE` upload).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// The settings the client was built with.
     pub fn settings(&self) -> &HttpSettings {
         &self.settings

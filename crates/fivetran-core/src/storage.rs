@@ -1,5 +1,5 @@
 //! Fivetran's `CLOUD_STORAGE` sync method: the rows go to `s3://bucket/file` as one JSON object, and the response
-//! keeps only `state`, `schema` and `hasMore`.
+//! keeps only `state`, `schema` and `hasMore`. The engine picks the [`CloudStorage`] sink per request.
 //!
 //! [`S3Client`] is a light S3 `PutObject` client: `rusty-s3` signs the request (AWS Signature V4, presigned with
 //! `UNSIGNED-PAYLOAD`, so the body never has to be hashed or held in one buffer) and the shared reqwest client
@@ -20,6 +20,7 @@
 //! The object's byte budget is [`object_budget`]: 64 MiB by default, at most a quarter of the function's memory
 //! (the object's bytes, the rows of the page being read and the runtime share it).
 
+mod cloud_storage;
 pub mod payload;
 
 use std::time::{Duration, Instant};
@@ -27,6 +28,7 @@ use std::time::{Duration, Instant};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use url::Url;
 
+pub use self::cloud_storage::CloudStorage;
 pub use self::payload::{ObjectBody, PayloadWriter};
 use crate::error::{Error, Result};
 
