@@ -3,7 +3,7 @@
 //!
 //! [`S3Client`] is a light S3 `PutObject` client: `rusty-s3` signs the request (AWS Signature V4, presigned with
 //! `UNSIGNED-PAYLOAD`, so the body never has to be hashed or held in one buffer) and the shared reqwest client
-//! sends it, streaming the chunks of a [`payload::ObjectBody`]. No AWS SDK: a connector that never sees a
+//! sends it, streaming the chunks of an [`ObjectBody`]. No AWS SDK: a connector that never sees a
 //! `bucket` pays for a few kilobytes of code and nothing at start-up (the configuration is read on first use).
 //!
 //! Configuration, as the AWS SDKs read it from the Lambda environment ([`S3Config::from_env`]):
@@ -21,7 +21,7 @@
 //! (the object's bytes, the rows of the page being read and the runtime share it).
 
 mod cloud_storage;
-pub mod payload;
+mod object;
 
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,7 @@ use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use url::Url;
 
 pub use self::cloud_storage::CloudStorage;
-pub use self::payload::{ObjectBody, PayloadWriter};
+pub use self::object::ObjectBody;
 use crate::error::{Error, Result};
 
 /// The default byte budget of a `CLOUD_STORAGE` object.
