@@ -16,7 +16,10 @@
 //! - No request starts once the time budget is spent ([`Error::Deadline`]).
 //!
 //! Credentials come from [`Auth::authorize`], called afresh for every attempt so nonces and timestamps are never
-//! reused. Errors and logs carry only the URL *path*: query strings can hold credentials.
+//! reused; an authorization that cannot succeed (an OAuth2 token request the server rejects) fails at once with its
+//! own error. A `401` to an OAuth2 client-credentials token drops the cached token and retries once at once with a
+//! new one (servers may revoke tokens before `expires_in`). Errors and logs carry only the URL *path*: query
+//! strings can hold credentials.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -165,6 +168,11 @@ impl Http {
         })
     }
 
+    /// The underlying reqwest client (shared, e.g. by the `CLOUD_STORAGE` upload).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// The settings the client was built with.
     pub fn settings(&self) -> &HttpSettings {
         &self.settings
@@ -181,6 +189,7 @@ impl Http {
         let method = call.method.as_str().to_owned();
         let mut attempt: u32 = 0;
         let mut decode_failures: u32 = 0;
+        let mut token_renewed = false;
         loop {
             if !time.may_start() {
                 return Err(Error::Deadline {
@@ -192,7 +201,7 @@ impl Http {
             stats.requests.fetch_add(1, Ordering::Relaxed);
             let wait = match outcome {
                 Attempt::Done(fetched) => return Ok(fetched),
-                Attempt::Fatal(error) => return Err(error),
+                Attempt::Unauthorized(error) => return Err(error),
                 Attempt::BadBody(reason) => {
                     decode_failures += 1;
                     if decode_failures > self.settings.decode_retries {
@@ -227,7 +236,18 @@ impl Http {
                     detail,
                 } => {
                     let limited = rate_limit_wait(status, &headers);
+                    if status == 401 && !token_renewed && self.auth.renews_tokens() {
+                        // A cached OAuth2 token the API no longer accepts: drop it and try once, at once, with a
+                        // new one.
+                        token_renewed = true;
+                        self.auth.on_rejected().await;
+                        stats.retries.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
                     if (status == 401 || status == 403) && limited.is_none() {
+                        if status == 401 {
+                            self.auth.on_rejected().await;
+                        }
                         return Err(Error::Auth {
                             stream: call.stream.to_owned(),
                             method,
@@ -292,8 +312,8 @@ impl Http {
             .await
         {
             Ok(a) => a,
-            // Rejected credentials (e.g. at a token endpoint) and broken declarations do not heal on retry.
-            Err(e) if !e.is_retryable() => return Attempt::Fatal(e),
+            // A rejected token request (or a URL that cannot be signed) will not improve by repeating it.
+            Err(e) if !e.is_retryable() => return Attempt::Unauthorized(e),
             Err(e) => return Attempt::Failed(format!("authorization failed: {e}")),
         };
         let mut url = call.url.clone();
@@ -411,7 +431,7 @@ impl Http {
 /// What one attempt produced.
 enum Attempt {
     Done(Fetched),
-    Fatal(Error),
+    Unauthorized(Error),
     BadBody(String),
     Failed(String),
     Status {

@@ -8,8 +8,10 @@
 //! decides where the payload ends up and how much room is left:
 //!
 //! - [`Direct`]: everything in the response body; the budget covers the whole body, state included.
-//! - A `CLOUD_STORAGE` sink (to be added) writes [`Payload::into_object`] (`{"insert":…,"delete":…,"softDelete":…}`)
-//!   to the S3 object and returns [`bare_body`] (`state`, `schema`, `hasMore`); its budget covers the object only.
+//! - [`CloudStorage`](crate::storage::CloudStorage): `{"insert":…,"delete":…,"softDelete":…}` goes to the S3 object
+//!   ([`Payload::take_object`]) and the body keeps only `state`, `schema`, `hasMore` ([`write_body`] with
+//!   `rows: None`); its budget covers the object only ([`object_budget`](crate::storage::object_budget)). A failed
+//!   upload fails the call, so the state does not advance.
 //!
 //! [`for_request`] picks the sink for a request.
 
@@ -20,8 +22,14 @@ use std::pin::Pin;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use std::time::Instant;
+
+use bytes::Bytes;
+
 use crate::error::{Error, Result};
+use crate::lambda::Invocation;
 use crate::protocol::{MAX_RESPONSE_BYTES, Request, Row, Table, TableSchema};
+use crate::storage::{CloudStorage, ObjectBody, S3Client, object_budget};
 
 /// Bytes of the fixed JSON framing of a body (`{"state":…,"insert":{},…,"hasMore":false}`), rounded up.
 pub const FRAMING_BYTES: usize = 96;
@@ -48,18 +56,26 @@ pub trait Sink: Send + Sync {
     ) -> BoxFuture<'a, Result<Box<RawValue>>>;
 }
 
-/// The sink for a request: [`Direct`] unless the request asks for `CLOUD_STORAGE`.
-pub fn for_request(request: &Request, budget: usize) -> Result<Box<dyn Sink>> {
+/// The sink for a request: [`Direct`] (with `budget`), or [`CloudStorage`] when the request carries `bucket` and
+/// `file` (with the object budget of the function's memory and a client made by `s3`, called only then).
+pub fn for_request(
+    request: &Request,
+    budget: usize,
+    invocation: &Invocation,
+    s3: impl FnOnce() -> S3Client,
+) -> Box<dyn Sink> {
     if let Some((bucket, key)) = request.cloud_storage() {
-        return Err(Error::Storage {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            reason: "the CLOUD_STORAGE sync method is not supported by this build yet".into(),
-        });
+        return Box::new(CloudStorage::new(
+            s3(),
+            bucket,
+            key,
+            object_budget(invocation.memory_mb),
+            invocation.remaining().map(|left| Instant::now() + left),
+        ));
     }
-    Ok(Box::new(Direct {
+    Box::new(Direct {
         budget: budget.min(MAX_RESPONSE_BYTES),
-    }))
+    })
 }
 
 /// Rows in the response body; the budget covers the whole body.
@@ -102,19 +118,26 @@ impl Sink for Direct {
     }
 }
 
-/// A response body without rows (`CLOUD_STORAGE`): `{"state":…,"schema":…,"hasMore":…}`.
-pub fn bare_body(
+/// Writes a response body: `state`, the rows when `rows` is given (a copy: [`Direct`] writes them in place
+/// instead), `schema` and `hasMore`. With `rows: None` this is the `CLOUD_STORAGE` body.
+pub fn write_body(
+    out: &mut Vec<u8>,
     state: &Map<String, Value>,
-    schema_json: &[u8],
+    schema: &Payload,
+    rows: Option<&Payload>,
     has_more: bool,
-) -> Result<Vec<u8>> {
-    let mut out = b"{\"state\":".to_vec();
-    serde_json::to_writer(&mut out, state)
+) -> Result<()> {
+    out.extend_from_slice(b"{\"state\":");
+    serde_json::to_writer(&mut *out, state)
         .map_err(|e| Error::Declaration(format!("state could not be serialized: {e}")))?;
+    if let Some(rows) = rows {
+        out.push(b',');
+        rows.write_rows(out);
+    }
     out.extend_from_slice(b",\"schema\":");
-    out.extend_from_slice(schema_json);
+    schema.write_schema(out);
     out.extend_from_slice(has_more_text(has_more));
-    Ok(out)
+    Ok(())
 }
 
 fn has_more_text(has_more: bool) -> &'static [u8] {
@@ -311,6 +334,54 @@ impl Payload {
         }
         out
     }
+
+    /// Moves the rows out as a `CLOUD_STORAGE` object (`{"insert":…,"delete":…,"softDelete":…}`); the side tables
+    /// are appended to the in-place buffer, which becomes the object without a copy. The payload keeps its schema
+    /// (for the body) and no rows.
+    pub fn take_object(&mut self) -> ObjectBody {
+        let rows = Payload {
+            head: std::mem::take(&mut self.head),
+            head_table: self.head_table.take(),
+            head_rows: std::mem::take(&mut self.head_rows),
+            tables: std::mem::take(&mut self.tables),
+            soft: self.soft.clone(),
+            ..Payload::default()
+        };
+        self.bytes = 0;
+        ObjectBody::from_chunks(vec![Bytes::from(rows.into_object())])
+    }
+
+    /// Writes `"insert":{…},"delete":{…}` (and `,"softDelete":[…]`) without consuming the payload (a copy).
+    pub fn write_rows(&self, out: &mut Vec<u8>) {
+        let copy = Payload {
+            head: self.head.clone(),
+            head_table: self.head_table.clone(),
+            head_rows: self.head_rows,
+            tables: self
+                .tables
+                .iter()
+                .map(|(name, t)| {
+                    let rows = TableRows {
+                        insert: t.insert.clone(),
+                        inserts: t.inserts,
+                        delete: t.delete.clone(),
+                        deletes: t.deletes,
+                    };
+                    (name.clone(), rows)
+                })
+                .collect(),
+            soft: self.soft.clone(),
+            ..Payload::default()
+        };
+        let object = copy.into_open_object();
+        // Without the opening brace of the object.
+        out.extend_from_slice(&object[1..]);
+    }
+
+    /// Writes the `schema` object.
+    pub fn write_schema(&self, out: &mut Vec<u8>) {
+        let _ = serde_json::to_writer(&mut *out, &self.schema);
+    }
 }
 
 fn write_string(out: &mut Vec<u8>, text: &str) {
@@ -387,15 +458,62 @@ mod tests {
             body.get(),
             r#"{"insert":{},"delete":{},"schema":{},"state":{},"hasMore":false}"#
         );
-        let bare = bare_body(&Map::new(), b"{}", true).unwrap();
+        let mut bare = Vec::new();
+        write_body(&mut bare, &Map::new(), &Payload::default(), None, true).unwrap();
         assert_eq!(bare, br#"{"state":{},"schema":{},"hasMore":true}"#);
     }
 
     #[test]
-    fn cloud_storage_is_refused_clearly_until_its_sink_exists() {
+    fn the_object_is_the_rows_part_of_a_direct_body() {
+        let apps = Table::new("loan_applications", &["id"]).soft_deletes();
+        let applicants = Table::new("applicants", &["loan_application_id", "id"]);
+        let mut payload = Payload::default();
+        payload.declare(&apps);
+        payload.declare(&applicants);
+        payload.push(
+            "loan_applications",
+            RowKind::Insert,
+            &row(json!({"id": "la_1", "n": 1})),
+        );
+        let applicant = |id| row(json!({"loan_application_id": "la_1", "id": id}));
+        payload.push("applicants", RowKind::Insert, &applicant("ap_1"));
+        payload.push("applicants", RowKind::Insert, &applicant("ap_2"));
+        payload.push(
+            "loan_applications",
+            RowKind::Delete,
+            &row(json!({"id": "la_0"})),
+        );
+        let mut expected = b"{".to_vec();
+        payload.write_rows(&mut expected);
+        expected.push(b'}');
+        let object = payload.take_object();
+        assert_eq!(
+            String::from_utf8(object.to_vec()).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
+        assert_eq!(payload.rows(), 0);
+        let mut schema = Vec::new();
+        payload.write_schema(&mut schema);
+        assert!(String::from_utf8(schema).unwrap().contains("applicants"));
+        let empty = Payload::default().take_object().to_vec();
+        assert_eq!(empty, br#"{"insert":{},"delete":{}}"#);
+    }
+
+    #[test]
+    fn a_request_with_bucket_and_file_gets_the_cloud_storage_sink() {
+        let invocation = Invocation::with_timeout("r", std::time::Duration::from_secs(60));
+        let direct = Request::from_value(json!({"state": {}})).unwrap();
+        let sink = for_request(&direct, 10_000, &invocation, || {
+            unreachable!("no S3 client without a bucket")
+        });
+        assert!(sink.room(&Payload::default(), 0) < 10_000);
         let request =
             Request::from_value(json!({"state": {}, "bucket": "b", "file": "k.json"})).unwrap();
-        let error = for_request(&request, 1000).err().unwrap().to_string();
-        assert!(error.contains("s3://b/k.json"), "{error}");
+        let config = crate::storage::S3Config::from_vars(|_| None);
+        let sink = for_request(&request, 10_000, &invocation, || {
+            S3Client::new(reqwest::Client::new(), config)
+        });
+        let room = sink.room(&Payload::default(), 0);
+        assert!(room > 60 * 1024 * 1024, "the object budget applies: {room}");
     }
 }

@@ -5,6 +5,7 @@ mod auth_oauth1;
 mod auth_oauth2;
 mod budgets;
 mod churn;
+mod cloud_storage;
 mod fixtures;
 mod harness;
 mod moto;
