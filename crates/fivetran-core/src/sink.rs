@@ -26,9 +26,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use crate::budget::MAX_BYTE_BUDGET;
 use crate::error::{Error, Result};
 use crate::lambda::Invocation;
-use crate::protocol::{MAX_RESPONSE_BYTES, Request, Row, Table, TableSchema};
+use crate::protocol::{Request, Row, Table, TableSchema};
 use crate::storage::{CloudStorage, ObjectBody, S3Client, object_budget};
 
 /// Bytes of the fixed JSON framing of a body (`{"state":…,"insert":{},…,"hasMore":false}`), rounded up.
@@ -74,7 +75,7 @@ pub fn for_request(
         ));
     }
     Box::new(Direct {
-        budget: budget.min(MAX_RESPONSE_BYTES),
+        budget: budget.min(MAX_BYTE_BUDGET),
     })
 }
 

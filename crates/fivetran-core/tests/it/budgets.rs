@@ -91,10 +91,10 @@ async fn a_sync_of_many_calls_ends_with_every_record() {
 #[tokio::test]
 async fn the_budget_can_never_exceed_the_lambda_limit() {
     let engine =
-        engine(|_: &Secrets| config("http://127.0.0.1:9", 6_291_557, Duration::from_secs(1)));
+        engine(|_: &Secrets| config("http://127.0.0.1:9", 6_291_457, Duration::from_secs(1)));
     let error = call(&engine, json!({}), json!({})).await.unwrap_err();
     assert_eq!(error.error_type(), "DeclarationError");
-    assert!(error.to_string().contains("6291556"), "{error}");
+    assert!(error.to_string().contains("6291456-byte cap"), "{error}");
 }
 
 #[tokio::test]
