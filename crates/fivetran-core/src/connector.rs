@@ -45,7 +45,7 @@
 //!
 //! **Values pass through as sent.** Records are not rebuilt as JSON trees: every column value is copied from the
 //! response text as it came, so integers beyond `u64` and long decimals keep every digit. Rows that go through a
-//! hook ([`Stream::map`]) or a child table's parent key are `serde_json` values: integers within `i64`/`u64` stay
+//! hook ([`Stream::map`]) are `serde_json` values: integers within `i64`/`u64` stay
 //! exact, larger ones become the nearest `f64`.
 //!
 //! **Recipes.** How the project's APIs map onto declarations (each compiles as a test of this page):
