@@ -2,7 +2,7 @@
 //! clearly — after an error, a crash, a timeout, a protocol violation, more than `max_empty` consecutive empty
 //! responses, or `max_calls` calls. The state moves only after a call that passed every check and was written.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -169,9 +169,9 @@ pub async fn run(
         Some(w) => w.state()?,
         None => start_state,
     };
-    let mut known_tables: BTreeSet<String> = match warehouse.as_deref() {
-        Some(w) => w.tables()?.into_iter().collect(),
-        None => BTreeSet::new(),
+    let mut known_tables = match warehouse.as_deref() {
+        Some(w) => w.primary_keys()?,
+        None => check::KnownTables::new(),
     };
     let sync_id = options.request.sync_id.clone();
     let mut report = SyncReport {
