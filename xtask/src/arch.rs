@@ -111,8 +111,9 @@ impl Toolchain {
         Ok(Toolchain {
             host: Arch::host(),
             installed_targets: installed_targets()?,
+            // `cargo zigbuild` has no `--version`; `--help` succeeds when it is installed.
             has_zigbuild: Command::new(cargo)
-                .args(["zigbuild", "--version"])
+                .args(["zigbuild", "--help"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()
@@ -170,11 +171,16 @@ impl Toolchain {
         } else {
             Some(Builder::Cargo { env: Vec::new() })
         };
+        let ci_note = match arch {
+            Arch::Arm64 => {
+                "\n(the release workflow builds the arm64 zips on GitHub's arm64 runners)"
+            }
+            Arch::X86_64 => "",
+        };
         match builder {
             Some(builder) if missing.is_empty() => Ok(builder),
             _ => bail!(
-                "cannot build for {arch} ({triple}) on this machine; install:\n  - {}\n\
-                 (arm64 zips are also built by the release workflow on GitHub's arm64 runners)",
+                "cannot build for {arch} ({triple}) on this machine; install:\n  - {}{ci_note}",
                 missing.join("\n  - "),
                 triple = arch.triple(),
             ),

@@ -75,7 +75,9 @@ mod tests {
         assert_eq!(archive.len(), 1);
         let mut entry = archive.by_index(0).unwrap();
         assert_eq!(entry.name().unwrap(), "bootstrap");
-        assert_eq!(entry.unix_mode().unwrap() & 0o777, 0o755);
+        let mode = entry.unix_mode().unwrap();
+        assert_eq!(mode & 0o777, 0o755, "{mode:o}");
+        assert_eq!(mode & 0o170000, 0o100000, "a regular file: {mode:o}");
         assert_eq!(entry.compression(), CompressionMethod::Deflated);
         let time = entry.last_modified().unwrap();
         assert_eq!(

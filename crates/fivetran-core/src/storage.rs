@@ -187,7 +187,7 @@ impl S3Client {
             attempt += 1;
             let url = rusty_s3::actions::PutObject::new(&target, Some(credentials), key)
                 .sign(SIGNATURE_LIFETIME);
-            let outcome = self.send(url, body).await;
+            let outcome = self.send(url, body, deadline).await;
             let retryable = match &outcome {
                 Ok(()) => {
                     tracing::info!(
@@ -223,10 +223,19 @@ impl S3Client {
         }
     }
 
-    async fn send(&self, url: Url, body: &ObjectBody) -> std::result::Result<(), Failure> {
-        let response = self
-            .http
-            .put(url)
+    async fn send(
+        &self,
+        url: Url,
+        body: &ObjectBody,
+        deadline: Option<Instant>,
+    ) -> std::result::Result<(), Failure> {
+        let mut request = self.http.put(url);
+        if let Some(deadline) = deadline {
+            // Never past the invocation's deadline (at least a second, so that the error says what happened).
+            let left = deadline.saturating_duration_since(Instant::now());
+            request = request.timeout(left.max(Duration::from_secs(1)));
+        }
+        let response = request
             .header("content-type", "application/json")
             .header("content-length", body.len())
             .body(body.to_request_body())

@@ -17,6 +17,9 @@ pub struct Faults {
     pub rules: Vec<FaultRule>,
     /// Seed for probabilistic triggers and jitter.
     pub seed: u64,
+    /// Requests beyond this many in flight at once get the API's `429` without `Retry-After` (NetSuite's
+    /// `CONCURRENCY_LIMIT_EXCEEDED`).
+    pub concurrency_limit: Option<u64>,
 }
 
 /// Fixed delay plus a uniformly random extra delay in `0..=jitter`.
@@ -49,7 +52,7 @@ pub enum Trigger {
 /// What goes wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultKind {
-    /// `429` with `Retry-After`, in seconds or as an HTTP date that many seconds ahead.
+    /// `429` with `Retry-After`, in seconds or as an HTTP date that many seconds ahead (no header for 0 seconds).
     RateLimited {
         retry_after_secs: u64,
         http_date: bool,
@@ -100,8 +103,12 @@ impl Faults {
         self.latency.fixed + Duration::from_micros(extra)
     }
 
-    /// Parses one `--fault` option (see the README): `KIND[@TRIGGER]`, or `latency=MS[+JITTER_MS]`.
+    /// Parses one `--fault` option (see the README): `KIND[@TRIGGER]`, `latency=MS[+JITTER_MS]` or `concurrency=N`.
     pub fn add_spec(&mut self, spec: &str) -> Result<(), String> {
+        if let Some(rest) = spec.strip_prefix("concurrency=") {
+            self.concurrency_limit = Some(num(rest, "concurrency")?.max(1));
+            return Ok(());
+        }
         if let Some(rest) = spec.strip_prefix("latency=") {
             let (fixed, jitter) = rest.split_once('+').unwrap_or((rest, "0"));
             self.latency = Latency {
@@ -239,6 +246,8 @@ mod tests {
                 http_date: true
             }
         );
+        f.add_spec("concurrency=4").unwrap();
+        assert_eq!(f.concurrency_limit, Some(4));
         assert!(f.add_spec("bogus").is_err());
         assert!(f.add_spec("500@sometimes").is_err());
     }

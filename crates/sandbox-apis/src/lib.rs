@@ -18,14 +18,18 @@ pub mod ground_truth;
 pub mod oauth;
 pub mod prng;
 
-// mod github;
+mod control;
+mod github;
+mod github_data;
 mod loan;
-// mod netsuite;
+mod netsuite;
+mod netsuite_data;
 mod paging;
 mod server;
-// mod suiteql;
+mod suiteql;
 mod tls;
-// mod woocommerce;
+mod woo_data;
+mod woocommerce;
 
 use std::fmt;
 use std::str::FromStr;
@@ -34,7 +38,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 pub use faults::{FaultKind, FaultRule, Faults, Latency, Trigger};
+/// The repositories the GitHub stand-in serves (`owner/repo`), for the connector's `repositories` secret.
+pub use github_data::REPOSITORIES as GITHUB_REPOSITORIES;
 pub use ground_truth::{DiffOptions, Difference, GroundTruth, Row, RowKey, Table};
+/// The record types the NetSuite stand-in serves, for the connector's `recordTypes` secret.
+pub use netsuite_data::RECORD_TYPES as NETSUITE_RECORD_TYPES;
 
 /// Which upstream API a stand-in plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,10 +138,14 @@ pub struct SandboxConfig {
     pub tls: bool,
     /// Port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
+    /// Date the data by the real clock: initial records end when the stand-in starts and change steps never fall
+    /// behind real time (like a real server). Off by default: timestamps are then synthetic (initial data before
+    /// 2026-01-01T00:00:00Z, 1–3 seconds per change step) and the data is reproducible byte for byte.
+    pub wall_clock: bool,
 }
 
 impl SandboxConfig {
-    /// Defaults: seed 1, 100 records, no changes, no faults, plain http, any free port.
+    /// Defaults: seed 1, 100 records, no changes, no faults, plain http, any free port, synthetic clock.
     pub fn new(api: Api) -> Self {
         SandboxConfig {
             api,
@@ -143,6 +155,7 @@ impl SandboxConfig {
             faults: Faults::default(),
             tls: false,
             port: 0,
+            wall_clock: false,
         }
     }
 }
@@ -152,8 +165,6 @@ impl SandboxConfig {
 pub enum Error {
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
     Bind { port: u16, source: std::io::Error },
-    #[error("the {0} stand-in is not available yet")]
-    Unsupported(Api),
     #[error("TLS setup failed: {0}")]
     Tls(String),
 }
@@ -204,9 +215,28 @@ impl fmt::Debug for Sandbox {
 
 /// Starts a stand-in on 127.0.0.1 (must be called inside a Tokio runtime).
 pub async fn start(config: SandboxConfig) -> Result<Sandbox, Error> {
+    let clock = if config.wall_clock {
+        paging::DataClock::wall()
+    } else {
+        paging::DataClock::fixed()
+    };
     let backend: Arc<dyn server::Backend> = match config.api {
-        Api::Loan => Arc::new(loan::LoanBackend::new(config.seed, config.records)),
-        other => return Err(Error::Unsupported(other)),
+        Api::Loan => Arc::new(loan::LoanBackend::new(config.seed, config.records, clock)),
+        Api::WooCommerce => Arc::new(woocommerce::WooBackend::new(
+            config.seed,
+            config.records,
+            clock,
+        )),
+        Api::GitHub => Arc::new(github::GitHubBackend::new(
+            config.seed,
+            config.records,
+            clock,
+        )),
+        Api::NetSuite => Arc::new(netsuite::NetSuiteBackend::new(
+            config.seed,
+            config.records,
+            clock,
+        )),
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
         .await
@@ -226,7 +256,7 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, Error> {
     let shared = Arc::new(server::Shared {
         backend,
         faults: RwLock::new(config.faults),
-        changing: config.changing,
+        changing: RwLock::new(config.changing),
         tls: config.tls,
         log: Mutex::new(Vec::new()),
         counter: AtomicU64::new(0),
@@ -289,9 +319,19 @@ impl Sandbox {
 
     /// Applies one change step now (with the configured [`Changing`] sizes, or the defaults).
     pub fn change(&self) {
-        self.shared
-            .backend
-            .change(&self.shared.changing.unwrap_or_default());
+        let changing = self
+            .shared
+            .changing
+            .read()
+            .expect("changing lock")
+            .unwrap_or_default();
+        self.shared.backend.change(&changing);
+    }
+
+    /// Replaces the changing-data settings from the next request on; `None` stops automatic changes (e.g. before a
+    /// final sync that must end equal to the ground truth).
+    pub fn set_changing(&self, changing: Option<Changing>) {
+        *self.shared.changing.write().expect("changing lock") = changing;
     }
 
     /// Stops accepting and drops open connections.

@@ -1,6 +1,7 @@
 //! The loan origination API stand-in, following `docs/apis/loan-api.md` exactly: bearer key, page-number paging over
 //! the id-ordered current set (deletions shift later records one position earlier), and the `/deleted` feed.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use serde_json::{Value, json};
@@ -10,7 +11,7 @@ use crate::credentials::LOAN_API_KEY;
 use crate::faults::FaultKind;
 use crate::ground_truth::{GroundTruth, Row};
 use crate::paging::{
-    EPOCH_2026, at_or_after, int_param, json_array, page_range, parse_rfc3339, rfc3339, total_pages,
+    DataClock, at_or_after, int_param, json_array, page_range, parse_rfc3339, rfc3339, total_pages,
 };
 use crate::prng::{FIRST_NAMES, LAST_NAMES, Rng, email};
 use crate::server::{ApiRequest, Backend, Reply};
@@ -33,9 +34,11 @@ struct LoanData {
     /// Deleted applications, ordered by id.
     deleted: Vec<Deleted>,
     advisors: Vec<Advisor>,
+    /// Advisors an earlier version of an application referenced (a connector may have seen them).
+    replaced_advisors: BTreeSet<usize>,
     next_seq: u64,
-    /// The data clock (seconds): timestamps of changes.
-    clock: i64,
+    /// The data clock: timestamps of changes.
+    clock: DataClock,
     step: u64,
 }
 
@@ -72,7 +75,7 @@ struct Deleted {
 
 impl LoanBackend {
     /// Generates `records` applications from `seed` (about 3% of them already deleted).
-    pub fn new(seed: u64, records: usize) -> Self {
+    pub fn new(seed: u64, records: usize, clock: DataClock) -> Self {
         let mut rng = Rng::new(seed, 0xAD);
         let advisors = (1..=(records / 40).max(3))
             .map(|i| {
@@ -87,17 +90,18 @@ impl LoanBackend {
             apps: Vec::with_capacity(records),
             deleted: Vec::new(),
             advisors,
+            replaced_advisors: BTreeSet::new(),
             next_seq: 1,
-            clock: EPOCH_2026,
+            clock,
             step: 0,
         };
         let span = 2 * 365 * 86_400_i64;
         for i in 0..records as i64 {
-            let created = EPOCH_2026 - span + span * i / (records as i64 + 1);
+            let created = clock.epoch - span + span * i / (records as i64 + 1);
             let app = data.generate(seed, created, false);
-            let mut r = Rng::new(seed, 0xDE1 ^ (i as u64) << 8);
+            let mut r = Rng::new(seed, 0xDE1 ^ ((i as u64) << 8));
             if r.chance(0.03) {
-                let deleted_at = (app.updated_at + r.range(60, 86_400)).min(EPOCH_2026 - 1);
+                let deleted_at = (app.updated_at + r.range(60, 86_400)).min(clock.epoch - 1);
                 data.deleted.push(Deleted {
                     json: deleted_json(&app.id, deleted_at),
                     deleted_at,
@@ -134,24 +138,49 @@ impl LoanBackend {
             },
         };
         let data = self.data.lock().expect("loan data lock");
-        let selected: Vec<&str> = if deleted {
-            data.deleted
-                .iter()
-                .filter(|d| since.is_none_or(|s| at_or_after(d.deleted_at, s)))
-                .map(|d| d.json.as_str())
-                .collect()
-        } else {
-            data.apps
-                .iter()
-                .filter(|a| since.is_none_or(|s| at_or_after(a.updated_at, s)))
-                .map(|a| a.json.as_str())
-                .collect()
+        // Without a time filter the page is a slice of the id-ordered set; with one, the filtered set is counted and
+        // only the page is collected.
+        let (total, page_items): (usize, Vec<&str>) = match (deleted, since) {
+            (false, None) => {
+                let range = page_range(data.apps.len(), page, page_size);
+                (
+                    data.apps.len(),
+                    data.apps[range].iter().map(|a| a.json.as_str()).collect(),
+                )
+            }
+            (false, Some(s)) => {
+                let selected = data.apps.iter().filter(|a| at_or_after(a.updated_at, s));
+                let total = selected.clone().count();
+                let range = page_range(total, page, page_size);
+                (
+                    total,
+                    selected
+                        .skip(range.start)
+                        .take(range.len())
+                        .map(|a| a.json.as_str())
+                        .collect(),
+                )
+            }
+            (true, _) => {
+                let selected = data
+                    .deleted
+                    .iter()
+                    .filter(|d| since.is_none_or(|s| at_or_after(d.deleted_at, s)));
+                let total = selected.clone().count();
+                let range = page_range(total, page, page_size);
+                (
+                    total,
+                    selected
+                        .skip(range.start)
+                        .take(range.len())
+                        .map(|d| d.json.as_str())
+                        .collect(),
+                )
+            }
         };
-        let total = selected.len();
-        let range = page_range(total, page, page_size);
         let body = format!(
             r#"{{"data":{},"pagination":{{"page":{page},"page_size":{page_size},"total_pages":{},"total_items":{total}}}}}"#,
-            json_array(selected[range].iter().copied()),
+            json_array(page_items.into_iter()),
             total_pages(total, page_size),
         );
         Reply::json(200, body)
@@ -175,7 +204,7 @@ impl LoanData {
         let updated = if fresh {
             created
         } else {
-            (created + rng.range(0, 20 * 86_400)).min(EPOCH_2026 - 1)
+            (created + rng.range(0, 20 * 86_400)).min(self.clock.epoch - 1)
         };
         let applicants = (1..=rng.range(1, 4))
             .map(|k| applicant(&mut rng, k as usize))
@@ -223,9 +252,9 @@ impl LoanData {
     fn change(&mut self, seed: u64, changing: &Changing) {
         self.step += 1;
         let mut rng = Rng::new(seed ^ 0x00C4_A66E, self.step);
-        self.clock += rng.range(1, 3);
+        let now = self.clock.advance(&mut rng);
         for _ in 0..changing.creates {
-            let app = self.generate(seed, self.clock, true);
+            let app = self.generate(seed, now, true);
             self.apps.push(app);
         }
         for _ in 0..changing.updates {
@@ -234,12 +263,13 @@ impl LoanData {
             }
             let idx = rng.below(self.apps.len() as u64) as usize;
             let mut app = std::mem::replace(&mut self.apps[idx], placeholder());
-            app.updated_at = self.clock;
+            app.updated_at = now;
             app.status = rng.pick_str(STATUSES);
             if rng.chance(0.3) {
                 app.amount_value = format!("{}.{:02}", rng.range(5_000, 900_000), rng.range(0, 99));
             }
             if app.advisor.is_none() || rng.chance(0.2) {
+                self.replaced_advisors.extend(app.advisor);
                 app.advisor = Some(rng.below(self.advisors.len() as u64) as usize);
             }
             if app.applicants.len() < 4 && rng.chance(0.3) {
@@ -255,13 +285,13 @@ impl LoanData {
             }
             let idx = rng.below(self.apps.len() as u64) as usize;
             let app = self.apps.remove(idx);
-            let json = deleted_json(&app.id, self.clock);
+            let json = deleted_json(&app.id, now);
             let at = self.deleted.partition_point(|d| d.app.id < app.id);
             self.deleted.insert(
                 at,
                 Deleted {
                     app,
-                    deleted_at: self.clock,
+                    deleted_at: now,
                     json,
                 },
             );
@@ -362,6 +392,11 @@ impl Backend for LoanBackend {
                     .insert_optional(object(&data.advisors[i].json));
             }
         }
+        for i in &data.replaced_advisors {
+            truth
+                .table("advisors", &[])
+                .insert_optional(object(&data.advisors[*i].json));
+        }
         truth
     }
 
@@ -408,7 +443,7 @@ mod tests {
 
     #[test]
     fn generates_sorted_unique_ids_and_some_deletions() {
-        let b = LoanBackend::new(3, 500);
+        let b = LoanBackend::new(3, 500, DataClock::fixed());
         let data = b.data.lock().unwrap();
         assert!(data.apps.windows(2).all(|w| w[0].id < w[1].id));
         assert_eq!(data.apps.len() + data.deleted.len(), 500);
@@ -418,8 +453,8 @@ mod tests {
 
     #[test]
     fn change_steps_are_reproducible_and_keep_order() {
-        let a = LoanBackend::new(9, 50);
-        let b = LoanBackend::new(9, 50);
+        let a = LoanBackend::new(9, 50, DataClock::fixed());
+        let b = LoanBackend::new(9, 50, DataClock::fixed());
         for _ in 0..20 {
             a.change(&Changing::default());
             b.change(&Changing::default());

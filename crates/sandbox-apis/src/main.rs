@@ -62,6 +62,9 @@ struct ServeArgs {
     /// Where to write the CA PEM with --tls (default: a file in the temporary directory).
     #[arg(long)]
     ca_out: Option<PathBuf>,
+    /// Date the data by the real clock instead of the reproducible synthetic one.
+    #[arg(long)]
+    wall_clock: bool,
 }
 
 #[tokio::main]
@@ -98,6 +101,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         faults,
         tls: args.tls,
         port: args.port,
+        wall_clock: args.wall_clock,
         ..SandboxConfig::new(args.api)
     };
     let sandbox = sandbox_apis::start(config)

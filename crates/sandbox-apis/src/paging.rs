@@ -5,6 +5,56 @@ use chrono::{DateTime, SecondsFormat, Utc};
 /// The data clock's start: initial records are dated before it; each change step moves the clock forward.
 pub const EPOCH_2026: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
+/// The data clock: where generated timestamps end and how change steps stamp records.
+///
+/// `fixed()` (the default) ends initial data at 2026-01-01T00:00:00Z and moves 1–3 seconds per change step: fully
+/// reproducible. `wall()` ends initial data at the moment the stand-in starts and never lets a change step fall behind
+/// the real clock (like a real server), at the cost of byte-for-byte reproducibility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataClock {
+    /// Initial data lies before this instant (Unix seconds).
+    pub epoch: i64,
+    follow_wall: bool,
+    now: i64,
+}
+
+impl DataClock {
+    /// Reproducible synthetic time from 2026-01-01T00:00:00Z.
+    pub fn fixed() -> Self {
+        DataClock {
+            epoch: EPOCH_2026,
+            follow_wall: false,
+            now: EPOCH_2026,
+        }
+    }
+
+    /// Time that follows the real clock.
+    pub fn wall() -> Self {
+        let now = wall_now();
+        DataClock {
+            epoch: now,
+            follow_wall: true,
+            now,
+        }
+    }
+
+    /// Moves the clock 1–3 seconds forward (and up to the real time with `wall()`); returns the new time.
+    pub fn advance(&mut self, rng: &mut crate::prng::Rng) -> i64 {
+        self.now += rng.range(1, 3);
+        if self.follow_wall {
+            self.now = self.now.max(wall_now());
+        }
+        self.now
+    }
+}
+
+/// The real time in Unix seconds.
+pub fn wall_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// Seconds since the Unix epoch as `2026-03-01T09:30:00Z`.
 pub fn rfc3339(secs: i64) -> String {
     DateTime::<Utc>::from_timestamp(secs, 0)
@@ -13,7 +63,6 @@ pub fn rfc3339(secs: i64) -> String {
 }
 
 /// Seconds since the Unix epoch as `2026-03-01T09:30:00` (no zone), shifted by `offset_secs`.
-#[allow(dead_code)] // Used by the WooCommerce and NetSuite stand-ins.
 pub fn naive(secs: i64, offset_secs: i64) -> String {
     DateTime::<Utc>::from_timestamp(secs + offset_secs, 0)
         .unwrap_or_default()

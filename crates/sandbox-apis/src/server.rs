@@ -27,7 +27,6 @@ use crate::{Changing, RequestLog, RequestRecord};
 
 /// A request with its body collected, as a backend sees it.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // Body, host and nonce are used by the OAuth stand-ins.
 pub struct ApiRequest {
     pub method: String,
     pub path: String,
@@ -60,7 +59,6 @@ impl ApiRequest {
     }
 
     /// `http` or `https`.
-    #[allow(dead_code)]
     pub fn scheme(&self) -> &'static str {
         if self.tls { "https" } else { "http" }
     }
@@ -112,7 +110,7 @@ pub trait Backend: Send + Sync + 'static {
 pub struct Shared {
     pub backend: Arc<dyn Backend>,
     pub faults: RwLock<Faults>,
-    pub changing: Option<Changing>,
+    pub changing: RwLock<Option<Changing>>,
     pub tls: bool,
     pub log: Mutex<Vec<RequestRecord>>,
     pub counter: AtomicU64,
@@ -144,7 +142,11 @@ pub async fn accept_loop(
             accepted = listener.accept() => accepted,
             _ = stop.changed() => return,
         };
-        let Ok((tcp, _)) = accepted else { continue };
+        let Ok((tcp, _)) = accepted else {
+            // E.g. out of file descriptors: back off instead of spinning.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
         let _ = tcp.set_nodelay(true);
         let shared = shared.clone();
         let tls = tls.clone();
@@ -179,13 +181,13 @@ pub async fn accept_loop(
 }
 
 /// Counts a request as in flight for as long as it lives.
-struct InFlight<'a>(&'a Shared);
+struct InFlight<'a>(&'a Shared, u64);
 
 impl<'a> InFlight<'a> {
     fn enter(shared: &'a Shared) -> Self {
         let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        InFlight(shared)
+        InFlight(shared, now)
     }
 }
 
@@ -200,7 +202,14 @@ async fn serve(
     req: Request<Incoming>,
     reset: Arc<AtomicBool>,
 ) -> Result<Response<Body>, io::Error> {
-    if let Some(reply) = control(&shared, req.uri().path()) {
+    if req.uri().path().starts_with(crate::control::PREFIX) {
+        let (parts, body) = req.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        let reply = crate::control::handle(&shared, parts.method.as_str(), parts.uri.path(), &body);
         return Ok(build_response(reply, BodyShape::Whole));
     }
     let n = shared.counter.fetch_add(1, Ordering::SeqCst) + 1;
@@ -232,9 +241,11 @@ async fn serve(
         tls: shared.tls,
         nonce_fresh: false,
     };
-    if let Some(changing) = &shared.changing {
+    let changing = *shared.changing.read().expect("changing lock");
+    if let Some(changing) = changing {
         if changing.every_requests > 0 && n % changing.every_requests == 0 {
-            shared.backend.change(changing);
+            tracing::debug!(request = n, "applying a change step");
+            shared.backend.change(&changing);
         }
     }
     shared.backend.observe(&mut api_req);
@@ -243,7 +254,20 @@ async fn serve(
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let fault = faults.fault_for(n).map(|r| r.kind.clone());
+    let over_limit = faults
+        .concurrency_limit
+        .is_some_and(|limit| guard.1 > limit);
+    let fault = if over_limit {
+        Some(FaultKind::RateLimited {
+            retry_after_secs: 0,
+            http_date: false,
+        })
+    } else {
+        faults.fault_for(n).map(|r| r.kind.clone())
+    };
+    if let Some(kind) = &fault {
+        tracing::debug!(request = n, path = %api_req.path, fault = ?kind, "injecting a fault");
+    }
     let record = |status: Option<u16>| RequestRecord {
         number: n,
         method: api_req.method.clone(),
@@ -280,13 +304,14 @@ async fn serve(
             } else {
                 retry_after_secs.to_string()
             };
-            (
-                shared
-                    .backend
-                    .refusal(kind)
-                    .with_header("retry-after", value),
-                BodyShape::Whole,
-            )
+            let reply = shared.backend.refusal(kind);
+            // `429:0`: no Retry-After at all (NetSuite's concurrency limit usually sends none).
+            let reply = if *retry_after_secs == 0 && !*http_date {
+                reply
+            } else {
+                reply.with_header("retry-after", value)
+            };
+            (reply, BodyShape::Whole)
         }
         Some(
             kind @ FaultKind::QuotaExhausted {
@@ -338,26 +363,6 @@ async fn serve(
         .push(record(Some(status)));
     drop(guard);
     Ok(response)
-}
-
-/// Control endpoints under `/_sandbox/` (never counted, logged, faulted or authenticated): the current ground truth and
-/// request statistics, for processes that run the binary.
-fn control(shared: &Shared, path: &str) -> Option<Reply> {
-    match path {
-        "/_sandbox/ground-truth" => Some(Reply::json(
-            200,
-            shared.backend.ground_truth().to_json().to_string(),
-        )),
-        "/_sandbox/stats" => Some(Reply::json(
-            200,
-            serde_json::json!({
-                "requests": shared.counter.load(Ordering::SeqCst),
-                "max_in_flight": shared.max_in_flight.load(Ordering::SeqCst),
-            })
-            .to_string(),
-        )),
-        _ => None,
-    }
 }
 
 enum BodyShape {

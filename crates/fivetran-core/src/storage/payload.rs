@@ -148,6 +148,13 @@ impl PayloadWriter {
 }
 
 impl ObjectBody {
+    /// An object made of `chunks`, in order (moved, not copied: a `Vec<u8>` becomes a `Bytes` without a copy).
+    pub fn from_chunks(chunks: impl IntoIterator<Item = Bytes>) -> Self {
+        let mut body = ObjectBody::default();
+        chunks.into_iter().for_each(|chunk| body.push(chunk));
+        body
+    }
+
     /// The object's size in bytes.
     pub fn len(&self) -> u64 {
         self.len

@@ -1,7 +1,14 @@
-//! The integration tests of `fivetran-core`: one test binary, one module per concern.
+//! The integration tests of `fivetran-core`: one test binary, one module per concern, against local servers on
+//! 127.0.0.1 (never the internet).
 
 mod auth_oauth1;
 mod auth_oauth2;
+mod budgets;
+mod churn;
 mod fixtures;
+mod harness;
 mod moto;
+mod pagination;
+mod resume;
+mod retries;
 mod storage_s3;

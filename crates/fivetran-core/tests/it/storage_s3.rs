@@ -221,3 +221,42 @@ async fn missing_credentials_are_named() {
         .to_string();
     assert!(error.contains("AWS_ACCESS_KEY_ID"), "{error}");
 }
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_given_up_at_the_deadline() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    // Accepts connections and reads nothing back: the upload hangs until the client gives up.
+    let _silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let config = S3Config::from_vars(|name| match name {
+        "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
+        "AWS_ACCESS_KEY_ID" => Some(moto::ACCESS_KEY.into()),
+        "AWS_SECRET_ACCESS_KEY" => Some(moto::SECRET_KEY.into()),
+        _ => None,
+    });
+    let started = Instant::now();
+    let error = S3Client::new(reqwest::Client::new(), config)
+        .put_object(
+            "bucket",
+            "slow.json",
+            &PayloadWriter::new().finish(),
+            Some(started + Duration::from_secs(2)),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    let waited = started.elapsed();
+    assert!(
+        error.starts_with("cannot write s3://bucket/slow.json: network error"),
+        "{error}"
+    );
+    assert!(
+        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+}

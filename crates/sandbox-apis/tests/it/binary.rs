@@ -128,3 +128,176 @@ async fn bad_options_fail_with_a_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nonsense"));
 }
+
+#[tokio::test]
+async fn serves_woocommerce_netsuite_and_github() {
+    use crate::oauth_client::{nonce, now, sha1_query, tba_header};
+    use sandbox_apis::credentials as c;
+
+    let (mut woo, lines) = serve(
+        &["--api", "woocommerce", "--records", "12", "--seed", "2"],
+        1,
+    )
+    .await;
+    let url = format!("{}/wp-json/wc/v3/orders", lines[0]);
+    let signed = sha1_query(
+        &url,
+        &[("per_page", "5")],
+        c::WOO_CONSUMER_KEY,
+        c::WOO_CONSUMER_SECRET,
+        now(),
+        &nonce(),
+    );
+    let got = send(client().get(signed)).await;
+    assert_eq!(
+        (got.status, got.header("x-wp-total")),
+        (200, Some("12")),
+        "{}",
+        got.text
+    );
+    woo.kill().await.unwrap();
+
+    let (mut ns, lines) = serve(&["--api", "netsuite", "--records", "7"], 1).await;
+    let url = format!("{}/services/rest/query/v1/suiteql", lines[0]);
+    let auth = tba_header(
+        "POST",
+        &url,
+        &[("limit", "5"), ("offset", "0")],
+        c::NETSUITE_ACCOUNT_ID,
+        (c::NETSUITE_CONSUMER_KEY, c::NETSUITE_CONSUMER_SECRET),
+        (c::NETSUITE_TOKEN_ID, c::NETSUITE_TOKEN_SECRET),
+        now(),
+        &nonce(),
+    );
+    let request = client()
+        .post(format!("{url}?limit=5&offset=0"))
+        .header("authorization", auth)
+        .header("prefer", "transient")
+        .body(r#"{"q": "SELECT * FROM item ORDER BY id"}"#);
+    let got = send(request).await;
+    assert_eq!(
+        (got.status, got.json()["totalResults"].as_u64()),
+        (200, Some(7)),
+        "{}",
+        got.text
+    );
+    ns.kill().await.unwrap();
+
+    let (mut gh, lines) = serve(
+        &["--api", "github", "--records", "3", "--fault", "latency=5"],
+        1,
+    )
+    .await;
+    let got = send(
+        client()
+            .get(format!(
+                "{}/repos/octo-org/widgets/issues?state=all",
+                lines[0]
+            ))
+            .bearer_auth(c::GITHUB_TOKEN),
+    )
+    .await;
+    assert_eq!(
+        (got.status, got.json().as_array().map(Vec::len)),
+        (200, Some(3))
+    );
+    let stats = send(client().get(format!("{}/_sandbox/stats", lines[0])))
+        .await
+        .json();
+    assert_eq!(stats["requests"], 1);
+    gh.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn control_endpoints_replace_faults_and_apply_changes() {
+    let (mut child, lines) = serve(&["--api", "loan", "--records", "10", "--seed", "5"], 1).await;
+    let base = &lines[0];
+    let data = || {
+        client()
+            .get(format!("{base}/v1/loan-applications"))
+            .bearer_auth(sandbox_apis::credentials::LOAN_API_KEY)
+    };
+    assert_eq!(send(data()).await.status, 200);
+    let put = send(
+        client()
+            .put(format!("{base}/_sandbox/faults"))
+            .body(r#"["503@always"]"#),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    assert_eq!(send(data()).await.status, 503);
+    let bad = send(
+        client()
+            .put(format!("{base}/_sandbox/faults"))
+            .body(r#"["nonsense"]"#),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(
+        send(client().put(format!("{base}/_sandbox/faults")).body("[]"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(send(data()).await.status, 200);
+    let truth = |t: serde_json::Value| GroundTruth::from_json(&t).unwrap();
+    let before = truth(
+        send(client().get(format!("{base}/_sandbox/ground-truth")))
+            .await
+            .json(),
+    );
+    assert_eq!(
+        send(client().post(format!("{base}/_sandbox/change")))
+            .await
+            .status,
+        200
+    );
+    let after = truth(
+        send(client().get(format!("{base}/_sandbox/ground-truth")))
+            .await
+            .json(),
+    );
+    assert_ne!(before, after);
+    let stats = send(client().get(format!("{base}/_sandbox/stats")))
+        .await
+        .json();
+    assert_eq!(stats["requests"], 3, "control requests are not counted");
+    let on = send(
+        client()
+            .put(format!("{base}/_sandbox/changing"))
+            .body("every=1,creates=2"),
+    )
+    .await;
+    assert_eq!(on.status, 200, "{}", on.text);
+    send(data()).await;
+    let grown = truth(
+        send(client().get(format!("{base}/_sandbox/ground-truth")))
+            .await
+            .json(),
+    );
+    assert_eq!(
+        grown.row_count("loan_applications"),
+        after.row_count("loan_applications") + 2
+    );
+    assert_eq!(
+        send(
+            client()
+                .put(format!("{base}/_sandbox/changing"))
+                .body("off")
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        send(
+            client()
+                .put(format!("{base}/_sandbox/changing"))
+                .body("every=x")
+        )
+        .await
+        .status,
+        400
+    );
+    child.kill().await.unwrap();
+}

@@ -2,5 +2,10 @@
 
 mod binary;
 mod faults;
+mod github;
 mod loan;
+mod loan_changing;
+mod netsuite;
+mod oauth_client;
 mod support;
+mod woocommerce;

@@ -1,0 +1,3 @@
+//! Benchmark placeholder: parse → rows → serialized response (filled in below).
+
+fn main() {}

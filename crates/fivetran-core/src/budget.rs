@@ -1,0 +1,141 @@
+//! Byte and time budgets of one invocation.
+//!
+//! - The **byte budget** bounds the serialized response, state included (default 5 MiB, never above
+//!   [`MAX_RESPONSE_BYTES`](crate::protocol::MAX_RESPONSE_BYTES)). The sink measures every row as it serializes it;
+//!   the engine adds a record only while the rows written so far, plus a reserve for the state, the schema and the
+//!   JSON framing, stay under the budget.
+//! - The **time budget** is the Lambda deadline minus a margin: once less than the margin is left, no new request
+//!   starts and the invocation returns what it gathered with `hasMore: true`.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::error::{Error, Result};
+use crate::protocol::MAX_RESPONSE_BYTES;
+
+/// The default byte budget of a response: 5 MiB.
+pub const DEFAULT_BYTE_BUDGET: usize = 5 * 1024 * 1024;
+
+/// The default time margin kept before the Lambda deadline.
+pub const DEFAULT_TIME_MARGIN: Duration = Duration::from_secs(15);
+
+/// Budget settings a connector may change (tests use small values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetSettings {
+    /// Upper bound of the serialized response in bytes, state included.
+    pub bytes: usize,
+    /// No request starts once less than this is left before the deadline.
+    pub time_margin: Duration,
+}
+
+impl Default for BudgetSettings {
+    fn default() -> Self {
+        BudgetSettings {
+            bytes: DEFAULT_BYTE_BUDGET,
+            time_margin: DEFAULT_TIME_MARGIN,
+        }
+    }
+}
+
+impl BudgetSettings {
+    /// Checks the settings: the byte budget can never exceed Lambda's response limit.
+    pub fn validate(&self) -> Result<()> {
+        if self.bytes > MAX_RESPONSE_BYTES {
+            return Err(Error::Declaration(format!(
+                "byte budget {} is above Lambda's response limit of {MAX_RESPONSE_BYTES} bytes",
+                self.bytes
+            )));
+        }
+        if self.bytes < 4096 {
+            return Err(Error::Declaration(format!(
+                "byte budget {} is too small to hold a response (at least 4096 bytes)",
+                self.bytes
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The time budget of one invocation: a monotonic deadline minus a margin.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeBudget {
+    /// When Lambda stops the invocation (monotonic), if known.
+    deadline: Option<Instant>,
+    margin: Duration,
+}
+
+impl TimeBudget {
+    /// A budget for a wall-clock deadline (from the Lambda context) and a margin.
+    pub fn new(deadline: Option<SystemTime>, margin: Duration) -> Self {
+        let now = Instant::now();
+        let deadline = deadline.map(|d| {
+            now + d
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        });
+        TimeBudget { deadline, margin }
+    }
+
+    /// A budget without deadline (every request may start).
+    pub fn unlimited() -> Self {
+        TimeBudget {
+            deadline: None,
+            margin: Duration::ZERO,
+        }
+    }
+
+    /// Time left before the margin begins (`None`: unlimited).
+    pub fn usable(&self) -> Option<Duration> {
+        self.deadline.map(|d| {
+            d.saturating_duration_since(Instant::now())
+                .saturating_sub(self.margin)
+        })
+    }
+
+    /// Whether a new request may start now.
+    pub fn may_start(&self) -> bool {
+        self.usable().is_none_or(|left| !left.is_zero())
+    }
+
+    /// Whether waiting `wait` from now still leaves room to start a request.
+    pub fn fits(&self, wait: Duration) -> bool {
+        self.usable().is_none_or(|left| wait < left)
+    }
+
+    /// Time left before the real deadline (not the margin), to bound one request's own timeout.
+    pub fn until_deadline(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_byte_budget_cannot_exceed_the_lambda_limit() {
+        assert!(BudgetSettings::default().validate().is_ok());
+        let too_big = BudgetSettings {
+            bytes: MAX_RESPONSE_BYTES + 1,
+            ..BudgetSettings::default()
+        };
+        assert!(
+            too_big
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("6291556")
+        );
+    }
+
+    #[test]
+    fn no_request_starts_inside_the_margin() {
+        let soon = SystemTime::now() + Duration::from_secs(5);
+        assert!(!TimeBudget::new(Some(soon), Duration::from_secs(10)).may_start());
+        let later = TimeBudget::new(Some(soon), Duration::from_secs(1));
+        assert!(later.may_start());
+        assert!(later.fits(Duration::from_secs(2)));
+        assert!(!later.fits(Duration::from_secs(4)));
+        assert!(TimeBudget::unlimited().fits(Duration::from_secs(1_000_000)));
+    }
+}

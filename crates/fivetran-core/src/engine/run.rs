@@ -1,0 +1,577 @@
+//! One invocation's run: the stream loop, page fetching (ahead when the page count is known), the deletion-shift
+//! check of key-ordered page numbers, and the record loop under the byte budget.
+
+use std::cmp::Ordering as Cmp;
+
+use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::{Ahead, HookKeys, Prepared, Stop, finish};
+use crate::budget::TimeBudget;
+use crate::connector::Stream;
+use crate::error::{Error, Result};
+use crate::fetch;
+use crate::http::{Fetched, Stats};
+use crate::lambda::Invocation;
+use crate::paginate::{Next, PageFacts, Position, Seen, Style};
+use crate::records::{self, ShapedRow};
+use crate::sink::{Payload, Sink};
+use crate::state::{SyncState, Window};
+
+/// Slack added to the measured state size: the state grows a little as positions and keys change.
+const STATE_SLACK: usize = 2048;
+
+/// One invocation in progress.
+pub(crate) struct Run<'a> {
+    p: &'a Prepared,
+    original: Map<String, Value>,
+    state: SyncState,
+    time: TimeBudget,
+    stats: Stats,
+    sink: Box<dyn Sink>,
+    payload: Payload,
+    state_bytes: usize,
+    pages: u64,
+    hook_keys: HookKeys,
+    now: DateTime<Utc>,
+    scratch: Vec<ShapedRow>,
+    buf: Vec<u8>,
+    ranges: Vec<Option<(usize, usize)>>,
+    retry_hint: Option<std::time::Duration>,
+}
+
+/// The outcome of emitting one page.
+enum Emitted {
+    /// Every record of the page is in the payload.
+    All,
+    /// The byte budget filled up before the page's end.
+    Full,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(
+        p: &'a Prepared,
+        original: Map<String, Value>,
+        invocation: &Invocation,
+        sink: Box<dyn Sink>,
+    ) -> Result<Self> {
+        let state = SyncState::decode(&original)?;
+        Ok(Run {
+            p,
+            original,
+            state,
+            time: TimeBudget::new(invocation.deadline, p.config.budget.time_margin),
+            stats: Stats::default(),
+            sink,
+            payload: Payload::default(),
+            state_bytes: 0,
+            pages: 0,
+            hook_keys: HookKeys::new(),
+            now: Utc::now(),
+            scratch: Vec::new(),
+            buf: Vec::new(),
+            ranges: Vec::new(),
+            retry_hint: None,
+        })
+    }
+
+    /// Runs the selected streams and returns the body.
+    pub async fn execute(mut self) -> Result<Box<RawValue>> {
+        let p = self.p;
+        for stream in &p.config.streams {
+            if p.selected(&stream.table.name) {
+                self.payload.declare(&stream.table);
+                for child in &stream.children {
+                    if p.selected(&child.table.name) {
+                        self.payload.declare(&child.table);
+                    }
+                }
+            }
+        }
+        for table in &p.config.tables {
+            if p.selected(&table.name) {
+                self.payload.declare(table);
+            }
+        }
+        let mut stop = Stop::Done;
+        for stream in &p.config.streams {
+            if !p.selected(&stream.table.name) {
+                continue;
+            }
+            if self.state.streams.get(&stream.key).is_some_and(|s| s.done) {
+                continue;
+            }
+            if let Some(s) = self.run_stream(stream).await? {
+                stop = s;
+                break;
+            }
+        }
+        let (state, has_more) = if stop == Stop::Done {
+            for stream in self.state.streams.values_mut() {
+                stream.done = false;
+            }
+            (self.state.encode(), false)
+        } else if self.payload.rows() == 0 {
+            match self.retry_hint {
+                Some(wait) => tracing::warn!(
+                    stop = stop.as_str(),
+                    retry_after_s = wait.as_secs(),
+                    "nothing gathered: the source accepts requests again in about {} s; ending this sync with the state unchanged",
+                    wait.as_secs()
+                ),
+                None => tracing::warn!(
+                    stop = stop.as_str(),
+                    "nothing gathered before the {}; ending this sync with the state unchanged",
+                    stop.as_str()
+                ),
+            }
+            (std::mem::take(&mut self.original), false)
+        } else {
+            (self.state.encode(), true)
+        };
+        let payload = std::mem::take(&mut self.payload);
+        finish(
+            &*self.sink,
+            payload,
+            &state,
+            has_more,
+            stop,
+            &self.stats,
+            self.pages,
+        )
+        .await
+    }
+
+    /// Runs one stream until it is done (`None`) or the invocation must stop.
+    async fn run_stream(&mut self, stream: &'a Stream) -> Result<Option<Stop>> {
+        let pagination = &stream.pagination;
+        let entry = self.state.stream(&stream.key).clone();
+        let mut window = match entry.window {
+            Some(w) => w,
+            None => Window {
+                since: self.lower_bound(stream, entry.cursor),
+                started: self.now,
+                position: Position::Start,
+                skip: 0,
+                pages: 0,
+                seen: Vec::new(),
+                last_key: None,
+            },
+        };
+        let mut seen = Seen::from_state(&window.seen_hashes());
+        let mut ahead = Ahead::new();
+        loop {
+            self.save(stream, &window, &seen);
+            pagination.check_pages(&stream.key, window.pages + 1)?;
+            let position = window.position.clone();
+            let fetched = if ahead.front().is_some_and(|(pos, _)| *pos == position) {
+                ahead
+                    .pop_front()
+                    .map_or_else(|| unreachable_page(stream), |(_, f)| f)
+            } else {
+                ahead.clear();
+                if !self.time.may_start() {
+                    return Ok(Some(Stop::Time));
+                }
+                self.fetch(stream, &window, &position, None).await
+            };
+            let mut fetched = match self.stop_for(fetched)? {
+                Ok(f) => f,
+                Err(stop) => return Ok(Some(stop)),
+            };
+            let records = take_records(stream, &mut fetched.json)?;
+            match self
+                .shift_check(stream, &window, &position, &records)
+                .await?
+            {
+                None => {}
+                Some(Shift::Stop(stop)) => return Ok(Some(stop)),
+                Some(Shift::Reread(mut earlier)) => {
+                    // Emit the previous page again (records past the last key) before this verified page.
+                    let earlier_records = take_records(stream, &mut earlier.json)?;
+                    window.pages += 1;
+                    self.pages += 1;
+                    if let Emitted::Full = self.emit(stream, &mut window, earlier_records)? {
+                        self.save(stream, &window, &seen);
+                        return Ok(Some(Stop::Bytes));
+                    }
+                }
+            }
+            let facts = PageFacts {
+                position: &position,
+                body: &fetched.json,
+                headers: &fetched.headers,
+                count: records.len(),
+                last_key: last_key_of(stream, &records),
+            };
+            let next = pagination.next(&stream.key, &facts, &seen)?;
+            let totals = self.plan_ahead(stream, &facts, &next);
+            window.pages += 1;
+            self.pages += 1;
+            if let Emitted::Full = self.emit(stream, &mut window, records)? {
+                self.save(stream, &window, &seen);
+                return Ok(Some(Stop::Bytes));
+            }
+            window.skip = 0;
+            match next {
+                Next::Done => {
+                    let s = self.state.stream(&stream.key);
+                    s.cursor = Some(window.started);
+                    s.window = None;
+                    s.done = true;
+                    return Ok(None);
+                }
+                Next::Page(next) => {
+                    if let Position::Token(t) | Position::Url(t) = &next {
+                        seen.insert(t);
+                    }
+                    window.position = next;
+                    if ahead.is_empty() && !totals.is_empty() {
+                        ahead = self.fetch_ahead(stream, &window, totals).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The window's lower bound: the previous window's start minus the lookback, else `startDate`.
+    fn lower_bound(&self, stream: &Stream, cursor: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+        let inc = stream.incremental.as_ref()?;
+        match cursor {
+            Some(c) => {
+                let lookback = chrono::Duration::from_std(inc.lookback).unwrap_or_default();
+                Some(c - lookback)
+            }
+            None => self.p.start_date,
+        }
+    }
+
+    /// Writes the window into the state and re-measures the state.
+    fn save(&mut self, stream: &Stream, window: &Window, seen: &Seen) {
+        let mut window = window.clone();
+        window.set_seen(seen.recent());
+        self.state.stream(&stream.key).window = Some(window);
+        self.state_bytes =
+            serde_json::to_vec(&self.state.encode()).map_or(0, |v| v.len()) + STATE_SLACK;
+    }
+
+    /// Fetches one page.
+    async fn fetch(
+        &self,
+        stream: &Stream,
+        window: &Window,
+        position: &Position,
+        size_override: Option<(u64, u64)>,
+    ) -> Result<Fetched> {
+        let planned = fetch::plan(&self.p.config, stream, window, position, size_override)?;
+        self.p
+            .http
+            .fetch(&planned.call(stream), &self.time, &self.stats)
+            .await
+    }
+
+    /// Splits a fetch outcome into a page, a stop (quota, time) or an error.
+    fn stop_for(&mut self, fetched: Result<Fetched>) -> Result<std::result::Result<Fetched, Stop>> {
+        match fetched {
+            Ok(f) => Ok(Ok(f)),
+            Err(Error::RateLimited {
+                retry_after,
+                stream,
+                status,
+                ..
+            }) => {
+                tracing::warn!(stream = %stream, status, "rate limited beyond what this call can wait");
+                self.retry_hint = retry_after;
+                Ok(Err(Stop::Quota))
+            }
+            Err(Error::Deadline { .. }) => Ok(Err(Stop::Time)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Positions to fetch ahead when the number of pages (or items) is known.
+    fn plan_ahead(&self, stream: &Stream, facts: &PageFacts<'_>, next: &Next) -> Vec<Position> {
+        let pagination = &stream.pagination;
+        let k = self.p.http.settings().concurrency;
+        let Next::Page(first) = next else {
+            return Vec::new();
+        };
+        if k < 2 || pagination.key_ordered.is_some() {
+            return Vec::new();
+        }
+        match (&pagination.style, first) {
+            (Style::PageNumber { .. }, Position::Page(n)) => {
+                let Some(total) = pagination.total(pagination.total_pages.as_ref(), facts) else {
+                    return Vec::new();
+                };
+                (*n..=total.min(n + k as u64 - 1))
+                    .map(Position::Page)
+                    .collect()
+            }
+            (Style::Offset { .. }, Position::Offset(o)) => {
+                let (Some(items), Some(size)) = (
+                    pagination.total(pagination.total_items.as_ref(), facts),
+                    pagination.page_size(),
+                ) else {
+                    return Vec::new();
+                };
+                (0..k as u64)
+                    .map(|i| o + i * size)
+                    .take_while(|off| *off < items)
+                    .map(Position::Offset)
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Fetches pages concurrently (bounded by the settings' concurrency); results stay in page order.
+    async fn fetch_ahead(
+        &self,
+        stream: &Stream,
+        window: &Window,
+        positions: Vec<Position>,
+    ) -> Ahead {
+        if !self.time.may_start() {
+            return Ahead::new();
+        }
+        let fetches = positions
+            .iter()
+            .map(|pos| self.fetch(stream, window, pos, None));
+        let results = futures_util::future::join_all(fetches).await;
+        positions.into_iter().zip(results).collect()
+    }
+
+    /// The deletion-shift check (see the crate docs, "Consistency"): a key-ordered page that does not start at or
+    /// before the last key read is accepted only if a one-record probe finds the last key still at the end of the
+    /// previous page; otherwise the previous page is read again and emitted first.
+    async fn shift_check(
+        &mut self,
+        stream: &Stream,
+        window: &Window,
+        position: &Position,
+        records: &[Value],
+    ) -> Result<Option<Shift>> {
+        let pagination = &stream.pagination;
+        let (Some(field), Style::PageNumber { first, .. }, Some(last)) =
+            (&pagination.key_ordered, &pagination.style, &window.last_key)
+        else {
+            return Ok(None);
+        };
+        let n = pagination.page_number_of(position);
+        if n <= *first {
+            return Ok(None);
+        }
+        let first_key = records.first().and_then(|r| records::field_text(r, field));
+        if first_key.is_some_and(|k| records::key_cmp(&k, last).is_le()) {
+            return Ok(None);
+        }
+        let size = pagination.page_size().unwrap_or(1);
+        let probe_page = (n - first) * size - 1 + first;
+        let probe = self
+            .fetch(stream, window, position, Some((probe_page, 1)))
+            .await;
+        let probe = match self.stop_for(probe)? {
+            Ok(f) => f,
+            Err(stop) => return Ok(Some(Shift::Stop(stop))),
+        };
+        let mut probe = probe;
+        let probe_records = take_records(stream, &mut probe.json)?;
+        let probe_key = probe_records
+            .first()
+            .and_then(|r| records::field_text(r, field));
+        if probe_key.is_some_and(|k| records::key_cmp(&k, last) == Cmp::Equal) {
+            return Ok(None);
+        }
+        tracing::info!(stream = %stream.key, page = n, "records shifted since the previous page; reading it again");
+        let previous = Position::Page(n - 1);
+        let earlier = self.fetch(stream, window, &previous, None).await;
+        let earlier = match self.stop_for(earlier)? {
+            Ok(f) => f,
+            Err(stop) => return Ok(Some(Shift::Stop(stop))),
+        };
+        let earlier_records = earlier
+            .json
+            .pointer(&stream.records)
+            .and_then(Value::as_array);
+        let contiguous = earlier_records
+            .and_then(|r| r.first())
+            .and_then(|r| records::field_text(r, field))
+            .is_some_and(|k| records::key_cmp(&k, last).is_le());
+        if !contiguous {
+            return Err(Error::Pagination {
+                stream: stream.key.clone(),
+                reason: format!(
+                    "more than a page of records ({size}) disappeared between two requests; retry the sync"
+                ),
+            });
+        }
+        Ok(Some(Shift::Reread(earlier)))
+    }
+
+    /// Emits a page's records (after `window.skip`), record by record, while the byte budget allows.
+    fn emit(
+        &mut self,
+        stream: &Stream,
+        window: &mut Window,
+        records: Vec<Value>,
+    ) -> Result<Emitted> {
+        let p = self.p;
+        let key_ordered = stream.pagination.key_ordered.as_deref();
+        let keyset = match &stream.pagination.style {
+            Style::Keyset { field, .. } => Some(field.as_str()),
+            _ => None,
+        };
+        let filter = stream
+            .incremental
+            .as_ref()
+            .and_then(|i| i.field.as_deref())
+            .zip(window.since);
+        let skip = window.skip as usize;
+        let selected = |t: &str| p.selected(t);
+        for (index, record) in records.into_iter().enumerate().skip(skip) {
+            let key = key_ordered.and_then(|f| records::field_text(&record, f));
+            if let (Some(k), Some(last)) = (&key, &window.last_key) {
+                if records::key_cmp(k, last).is_le() {
+                    continue;
+                }
+            }
+            let keyset_key = keyset.and_then(|f| records::field_text(&record, f));
+            let old = filter.is_some_and(|(field, since)| {
+                record
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .is_some_and(|t| t < since)
+            });
+            if !old {
+                self.scratch.clear();
+                records::shape(stream, record, &selected, &mut self.scratch)?;
+                if !self.write_record(stream)? {
+                    // Key-ordered pages resume after `last_key`, keyset after `position`; others by count.
+                    window.skip = if key_ordered.is_some() || keyset.is_some() {
+                        0
+                    } else {
+                        index as u64
+                    };
+                    return Ok(Emitted::Full);
+                }
+            }
+            if key.is_some() {
+                window.last_key = key;
+            }
+            if let Some(k) = keyset_key {
+                window.position = Position::After(k);
+            }
+        }
+        Ok(Emitted::All)
+    }
+
+    /// Serializes the shaped rows of one record and adds them if they fit; `false` when the budget is full.
+    fn write_record(&mut self, stream: &Stream) -> Result<bool> {
+        self.buf.clear();
+        self.ranges.clear();
+        let mut size = 0;
+        for shaped in &self.scratch {
+            if shaped.from_hook {
+                let pk = self
+                    .p
+                    .config
+                    .tables
+                    .iter()
+                    .find(|t| t.name == shaped.table)
+                    .map(|t| t.primary_key.as_slice())
+                    .ok_or_else(|| {
+                        Error::Declaration(format!(
+                            "stream `{}`: a hook emitted into table `{}`, which is not declared with Config::table",
+                            stream.key, shaped.table
+                        ))
+                    })?;
+                let key = format!(
+                    "{}\u{0}{}",
+                    shaped.table,
+                    records::key_text(pk, &shaped.row)
+                );
+                if self.hook_keys.contains(&key) {
+                    self.ranges.push(None);
+                    continue;
+                }
+            }
+            let start = self.buf.len();
+            serde_json::to_writer(&mut self.buf, &shaped.row)
+                .map_err(|e| Error::Declaration(format!("row could not be serialized: {e}")))?;
+            self.ranges.push(Some((start, self.buf.len())));
+            size += self.buf.len() - start + shaped.table.len() + 7;
+        }
+        let room = self.sink.room(&self.payload, self.state_bytes);
+        if size > room {
+            if self.payload.rows() == 0 {
+                let parent = &self.scratch[0];
+                return Err(Error::RecordTooLarge {
+                    stream: stream.key.clone(),
+                    key: records::key_text(&stream.table.primary_key, &parent.row),
+                    size,
+                    budget: room,
+                });
+            }
+            return Ok(false);
+        }
+        for (i, shaped) in self.scratch.iter().enumerate() {
+            let Some((start, end)) = self.ranges[i] else {
+                continue;
+            };
+            self.payload
+                .push_serialized(&shaped.table, shaped.kind, &self.buf[start..end]);
+            if shaped.from_hook {
+                if let Some(t) = self.p.config.tables.iter().find(|t| t.name == shaped.table) {
+                    self.hook_keys.insert(format!(
+                        "{}\u{0}{}",
+                        shaped.table,
+                        records::key_text(&t.primary_key, &shaped.row)
+                    ));
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// What the deletion-shift check decided.
+enum Shift {
+    /// Stop the invocation (quota or time).
+    Stop(Stop),
+    /// Emit this earlier page (re-read) before the current one.
+    Reread(Fetched),
+}
+
+/// Moves the records array out of a body (the rest of the body stays for the stop rules).
+fn take_records(stream: &Stream, json: &mut Value) -> Result<Vec<Value>> {
+    match json.pointer_mut(&stream.records) {
+        Some(Value::Array(items)) => Ok(std::mem::take(items)),
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(other) => Err(Error::Pagination {
+            stream: stream.key.clone(),
+            reason: format!(
+                "the records at `{}` are {}, not an array",
+                stream.records,
+                crate::protocol::kind(other)
+            ),
+        }),
+    }
+}
+
+/// The keyset field of the last record, for keyset paging.
+fn last_key_of(stream: &Stream, records: &[Value]) -> Option<String> {
+    match &stream.pagination.style {
+        Style::Keyset { field, .. } => records.last().and_then(|r| records::field_text(r, field)),
+        _ => None,
+    }
+}
+
+fn unreachable_page(stream: &Stream) -> Result<Fetched> {
+    Err(Error::Pagination {
+        stream: stream.key.clone(),
+        reason: "internal: a page fetched ahead went missing".into(),
+    })
+}

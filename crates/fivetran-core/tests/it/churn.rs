@@ -1,0 +1,217 @@
+//! Page numbers over a set that loses records while it is read: the deletion-shift correction.
+//!
+//! The server below follows the loan API's contract: results ordered by id, new ids larger, and before every
+//! list request one pseudo-random record is deleted (every third request also creates one). A deletion moves
+//! every later record one position earlier, across page boundaries already read.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fivetran_core::Secrets;
+use fivetran_core::auth::Auth;
+use fivetran_core::budget::BudgetSettings;
+use fivetran_core::connector::{Config, Endpoint, Incremental, Stream};
+use fivetran_core::paginate::{Pagination, Total};
+use serde_json::{Value, json};
+
+use crate::harness::{Hit, Reply, Server, engine, sync};
+
+const INITIAL: u64 = 300;
+
+struct Data {
+    live: Vec<u64>,
+    deleted: Vec<u64>,
+    next_id: u64,
+    seed: u64,
+    requests: u64,
+}
+
+impl Data {
+    fn new(seed: u64) -> Self {
+        Data {
+            live: (1..=INITIAL).collect(),
+            deleted: Vec::new(),
+            next_id: INITIAL + 1,
+            seed,
+            requests: 0,
+        }
+    }
+
+    fn random(&mut self) -> u64 {
+        self.seed = self
+            .seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.seed >> 33
+    }
+
+    fn churn(&mut self) {
+        self.requests += 1;
+        if !self.live.is_empty() {
+            let index = (self.random() % self.live.len() as u64) as usize;
+            let id = self.live.remove(index);
+            self.deleted.push(id);
+        }
+        if self.requests % 3 == 0 {
+            self.live.push(self.next_id);
+            self.next_id += 1;
+        }
+    }
+}
+
+fn record(id: u64) -> Value {
+    json!({"id": format!("la_{id:06}"), "updated_at": "2026-03-01T00:00:00Z", "status": "submitted", "pad": "p".repeat(60)})
+}
+
+fn loan_server(data: Arc<Mutex<Data>>) -> impl Fn(&Hit) -> Reply {
+    move |hit| {
+        let mut data = data.lock().unwrap();
+        let size = hit.num("page_size").unwrap_or(100);
+        let page = hit.num("page").unwrap_or(1);
+        let ids: Vec<u64> = if hit.path.ends_with("/deleted") {
+            let mut d = data.deleted.clone();
+            d.sort_unstable();
+            d
+        } else {
+            data.churn();
+            data.live.clone()
+        };
+        let total_pages = (ids.len() as u64).div_ceil(size);
+        let rows: Vec<Value> = ids
+            .iter()
+            .skip(((page - 1) * size) as usize)
+            .take(size as usize)
+            .map(|id| {
+                if hit.path.ends_with("/deleted") {
+                    json!({"id": format!("la_{id:06}"), "deleted_at": "2026-03-02T00:00:00Z"})
+                } else {
+                    record(*id)
+                }
+            })
+            .collect();
+        Reply::json(
+            json!({"data": rows, "pagination": {"page": page, "page_size": size, "total_pages": total_pages}}),
+        )
+    }
+}
+
+fn loan_config(url: &str, key_ordered: bool, bytes: usize) -> fivetran_core::Result<Config> {
+    let mut pages = Pagination::page_number("page")
+        .size("page_size", 10)
+        .total_pages(Total::Body("/pagination/total_pages".into()));
+    if key_ordered {
+        pages = pages.key_ordered("id");
+    }
+    Ok(Config::new(url, Auth::None)?
+        .budget(BudgetSettings {
+            bytes,
+            time_margin: Duration::from_secs(1),
+        })
+        .stream(
+            Stream::new(
+                "loan_applications",
+                &["id"],
+                Endpoint::get("/v1/loan-applications"),
+            )
+            .records("/data")
+            .paginate(pages)
+            .incremental(Incremental::query("updated_since")),
+        )
+        .stream(
+            Stream::deletes(
+                "loan_applications",
+                &["id"],
+                Endpoint::get("/v1/loan-applications/deleted"),
+            )
+            .soft_deletes()
+            .records("/data")
+            .paginate(Pagination::page_number("page").size("page_size", 50))
+            .incremental(Incremental::query("since")),
+        ))
+}
+
+/// Runs a sync under churn and returns (ids emitted, ids that lived through the whole sync, ids deleted, deletes).
+async fn run(
+    key_ordered: bool,
+    bytes: usize,
+    seed: u64,
+) -> (BTreeSet<u64>, BTreeSet<u64>, Vec<u64>, BTreeSet<u64>, usize) {
+    let data = Arc::new(Mutex::new(Data::new(seed)));
+    let server = Server::start(loan_server(data.clone())).await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| loan_config(&url, key_ordered, bytes));
+    let responses = sync(&engine, json!({}), json!({}), 200).await;
+    let parse = |v: &Value| v["id"].as_str().unwrap()[3..].parse::<u64>().unwrap();
+    let emitted: BTreeSet<u64> = responses
+        .iter()
+        .flat_map(|r| {
+            r["insert"]["loan_applications"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|r| parse(&r))
+        .collect();
+    let deletes: BTreeSet<u64> = responses
+        .iter()
+        .flat_map(|r| {
+            r["delete"]["loan_applications"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|r| parse(&r))
+        .collect();
+    for r in &responses {
+        if r["delete"]["loan_applications"].is_array() {
+            assert_eq!(r["softDelete"], json!(["loan_applications"]));
+        }
+    }
+    let data = data.lock().unwrap();
+    let survivors: BTreeSet<u64> = data
+        .live
+        .iter()
+        .copied()
+        .filter(|id| *id <= INITIAL)
+        .collect();
+    (
+        emitted,
+        survivors,
+        data.deleted.clone(),
+        deletes,
+        responses.len(),
+    )
+}
+
+#[tokio::test]
+async fn plain_page_numbers_lose_records_under_deletions() {
+    // The control: without the correction, the same churn loses records (so the next test means something).
+    let (emitted, survivors, _, _, _) = run(false, 5 << 20, 7).await;
+    let lost = survivors.difference(&emitted).count();
+    assert!(lost > 0, "expected plain page numbers to skip records");
+}
+
+#[tokio::test]
+async fn key_ordered_page_numbers_lose_nothing_in_one_call() {
+    for seed in [7, 11, 23] {
+        let (emitted, survivors, deleted, deletes, _) = run(true, 5 << 20, seed).await;
+        let lost: Vec<&u64> = survivors.difference(&emitted).collect();
+        assert!(lost.is_empty(), "seed {seed}: lost {lost:?}");
+        let deleted: BTreeSet<u64> = deleted.into_iter().collect();
+        assert_eq!(
+            deletes, deleted,
+            "every deletion is reported as a soft delete"
+        );
+    }
+}
+
+#[tokio::test]
+async fn key_ordered_page_numbers_lose_nothing_across_many_calls() {
+    for seed in [3, 5] {
+        let (emitted, survivors, _, _, calls) = run(true, 5_000, seed).await;
+        assert!(calls > 5, "{calls} calls");
+        let lost: Vec<&u64> = survivors.difference(&emitted).collect();
+        assert!(lost.is_empty(), "seed {seed}: lost {lost:?}");
+    }
+}

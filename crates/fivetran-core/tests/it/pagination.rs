@@ -1,0 +1,358 @@
+//! Every pagination style and stop rule against a local server.
+
+use std::time::{Duration, Instant};
+
+use fivetran_core::auth::Auth;
+use fivetran_core::connector::{Config, Endpoint, Stream};
+use fivetran_core::paginate::{Pagination, Total};
+use fivetran_core::{Secret, Secrets};
+use serde_json::{Value, json};
+
+use crate::harness::{Reply, Server, call, engine, ids, items, sync};
+
+fn expected(range: std::ops::RangeInclusive<u64>) -> Vec<String> {
+    range.map(|i| i.to_string()).collect()
+}
+
+/// Serves `items(1..=n)` by page number (1-based) with `page_size`, totals in the body and headers.
+fn paged(n: u64, totals: Value) -> impl Fn(&crate::harness::Hit) -> Reply {
+    move |hit| {
+        let size = hit.num("page_size").unwrap_or(5);
+        let page = hit.num("page").unwrap_or(1);
+        let all = items(1..=n);
+        let data: Vec<Value> = all
+            .into_iter()
+            .skip(((page - 1) * size) as usize)
+            .take(size as usize)
+            .collect();
+        let pages = n.div_ceil(size);
+        let total = if totals.is_null() {
+            Value::Null
+        } else {
+            json!(pages)
+        };
+        Reply::json(json!({"data": data, "meta": {"total_pages": total}}))
+            .header("x-wp-totalpages", &pages.to_string())
+            .delay(Duration::from_millis(150))
+    }
+}
+
+#[tokio::test]
+async fn page_numbers_with_totals_fetch_ahead_concurrently_and_keep_order() {
+    let server = Server::start(paged(23, json!(true))).await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| {
+        Ok(Config::new(&url, Auth::None)?.concurrency(4).stream(
+            Stream::new("items", &["id"], Endpoint::get("/items"))
+                .records("/data")
+                .paginate(
+                    Pagination::page_number("page")
+                        .size("page_size", 5)
+                        .total_pages(Total::Body("/meta/total_pages".into())),
+                ),
+        ))
+    });
+    let started = Instant::now();
+    let responses = sync(&engine, json!({}), json!({}), 3).await;
+    let elapsed = started.elapsed();
+    assert_eq!(responses.len(), 1);
+    assert_eq!(ids(&responses, "items"), expected(1..=23));
+    assert_eq!(server.hits().len(), 5);
+    // Sequentially five 150 ms pages take 750 ms; the last four go at once.
+    assert!(elapsed < Duration::from_millis(650), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn header_totals_work_like_body_totals() {
+    let server = Server::start(paged(11, Value::Null)).await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| {
+        Ok(Config::new(&url, Auth::None)?.stream(
+            Stream::new("items", &["id"], Endpoint::get("/items"))
+                .records("/data")
+                .paginate(
+                    Pagination::page_number("page")
+                        .size("page_size", 5)
+                        .total_pages(Total::Header("X-WP-TotalPages".into())),
+                ),
+        ))
+    });
+    let responses = sync(&engine, json!({}), json!({}), 3).await;
+    assert_eq!(ids(&responses, "items"), expected(1..=11));
+    assert_eq!(server.hits().len(), 3);
+}
+
+#[tokio::test]
+async fn null_totals_are_unknown_and_an_empty_page_stops() {
+    // 10 items, size 5: pages 1 and 2 are full, page 3 is empty.
+    let server = Server::start(paged(10, Value::Null)).await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| {
+        Ok(Config::new(&url, Auth::None)?.stream(
+            Stream::new("items", &["id"], Endpoint::get("/items"))
+                .records("/data")
+                .paginate(
+                    Pagination::page_number("page")
+                        .size("page_size", 5)
+                        .total_pages(Total::Body("/meta/total_pages".into())),
+                ),
+        ))
+    });
+    let responses = sync(&engine, json!({}), json!({}), 3).await;
+    assert_eq!(ids(&responses, "items"), expected(1..=10));
+    let pages: Vec<u64> = server.hits().iter().filter_map(|h| h.num("page")).collect();
+    assert_eq!(pages, [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn a_short_page_stops_without_another_request() {
+    let server = Server::start(paged(12, Value::Null)).await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| {
+        Ok(Config::new(&url, Auth::None)?.stream(
+            Stream::new("items", &["id"], Endpoint::get("/items"))
+                .records("/data")
+                .paginate(Pagination::page_number("page").size("page_size", 5)),
+        ))
+    });
+    let responses = sync(&engine, json!({}), json!({}), 3).await;
+    assert_eq!(ids(&responses, "items"), expected(1..=12));
+    assert_eq!(server.hits().len(), 3);
+}
+
+#[tokio::test]
+async fn offsets_stop_on_total_items_and_on_a_false_flag_after_a_full_page() {
+    let server = Server::start(|hit| {
+        let offset = hit.num("offset").unwrap();
+        let limit = hit.num("limit").unwrap();
+        let data: Vec<Value> = items(1..=12)
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .collect();
+        // The flag says false on the full page at offset 5, although item 11 and 12 "exist".
+        let more = offset < 5;
+        Reply::json(json!({"items": data, "total": 12, "hasMore": more}))
+    })
+    .await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| {
+        // One page at a time, so that the request log shows where paging stopped.
+        Ok(Config::new(&url, Auth::None)?.concurrency(1).stream(
+            Stream::new("items", &["id"], Endpoint::get("/items"))
+                .records("/items")
+                .paginate(
+                    Pagination::offset("offset")
+                        .size("limit", 5)
+                        .total_items(Total::Body("/total".into()))
+                        .has_more("/hasMore"),
+                ),
+        ))
+    });
+    let responses = sync(&engine, json!({}), json!({}), 3).await;
+    assert_eq!(ids(&responses, "items"), expected(1..=10));
+    let offsets: Vec<u64> = server
+        .hits()
+        .iter()
+        .filter_map(|h| h.num("offset"))
+        .collect();
+    assert_eq!(offsets, [0, 5]);
+}
+
+#[tokio::test]
+async fn cursor_tokens_stop_when_null_or_seen_before() {
+    // Tokens: (none) → "b" → "c" → "b" again (a cycle).
+    let server = Server::start(|hit| {
+        let (range, next) = match hit.query.get("cursor").map(String::as_str) {
+            None => (1..=3, json!("b")),
+            Some("b") => (4..=6, json!("c")),
+            Some("c") => (7..=9, json!("b")),
+            _ => (100..=100, Value::Null),
+        };
+        Reply::json(json!({"results": items(range), "next_cursor": next}))
+    })
+    .await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| {
+        Ok(Config::new(&url, Auth::None)?.stream(
+            Stream::new("items", &["id"], Endpoint::get("/items"))
+                .records("/results")
+                .paginate(Pagination::token("cursor", "/next_cursor")),
+        ))
+    });
+    let responses = sync(&engine, json!({}), json!({}), 3).await;
+    assert_eq!(ids(&responses, "items"), expected(1..=9));
+    assert_eq!(server.hits().len(), 3);
+}
+
+#[tokio::test]
+async fn next_urls_in_the_body_are_followed_relative_or_absolute() {
+    let server = Server::start(|hit| match hit.query.get("after").map(String::as_str) {
+        None => Reply::json(json!({"data": items(1..=2), "links": {"next": "/items?after=2"}})),
+        Some("2") => Reply::json(json!({"data": items(3..=4), "links": {"next": format!("http://{}/items?after=4", hit.headers["host"].to_str().unwrap())}})),
+        _ => Reply::json(json!({"data": items(5..=5), "links": {"next": null}})),
+    })
+    .await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| {
+        Ok(Config::new(&url, Auth::None)?.stream(
+            Stream::new("items", &["id"], Endpoint::get("/items"))
+                .records("/data")
+                .paginate(Pagination::next_url("/links/next")),
+        ))
+    });
+    let responses = sync(&engine, json!({}), json!({}), 3).await;
+    assert_eq!(ids(&responses, "items"), expected(1..=5));
+}
+
+#[tokio::test]
+async fn link_headers_are_followed_without_echoed_credentials() {
+    // The server echoes credential parameters into its Link URLs, as WooCommerce does.
+    let server = Server::start(|hit| {
+        let page = hit.num("page").unwrap_or(1);
+        let host = hit.headers["host"].to_str().unwrap().to_owned();
+        let link = |p: u64, rel: &str| {
+            format!("<http://{host}/orders?page={p}&per_page=2&oauth_nonce=n{p}&api_key=k>; rel=\"{rel}\"")
+        };
+        let mut reply = Reply::json(Value::Array(items(page * 2 - 1..=page * 2)));
+        let mut links = Vec::new();
+        if page > 1 {
+            links.push(link(page - 1, "prev"));
+        }
+        if page < 3 {
+            links.push(link(page + 1, "next"));
+        }
+        if !links.is_empty() {
+            reply = reply.header("link", &links.join(", "));
+        }
+        reply
+    })
+    .await;
+    let url = server.url.clone();
+    let engine = engine(move |s: &Secrets| {
+        let auth = Auth::ApiKeyQuery {
+            name: "api_key".into(),
+            key: Secret::new(s.required("key")?.expose().clone()),
+        };
+        Ok(Config::new(&url, auth)?.stream(
+            Stream::new(
+                "orders",
+                &["id"],
+                Endpoint::get("/orders").query("per_page", "2"),
+            )
+            .paginate(Pagination::link_header()),
+        ))
+    });
+    let responses = sync(&engine, json!({}), json!({"key": "k"}), 3).await;
+    assert_eq!(ids(&responses, "orders"), expected(1..=6));
+    let hits = server.hits();
+    assert_eq!(hits.len(), 3);
+    for hit in &hits {
+        assert_eq!(
+            hit.raw_query.matches("api_key=").count(),
+            1,
+            "{}",
+            hit.raw_query
+        );
+        assert!(!hit.raw_query.contains("oauth_"), "{}", hit.raw_query);
+    }
+}
+
+#[tokio::test]
+async fn keyset_posts_embed_the_last_key_in_the_body() {
+    let server = Server::start(|hit| {
+        let body: Value = serde_json::from_str(&hit.body).unwrap();
+        let q = body["q"].as_str().unwrap();
+        let after: u64 = q
+            .split("id > ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let limit = hit.num("limit").unwrap() as usize;
+        let data: Vec<Value> = items(1..=7)
+            .into_iter()
+            .filter(|r| r["id"].as_u64().unwrap() > after)
+            .take(limit)
+            .map(|mut r| {
+                r["id"] = json!(r["id"].to_string());
+                r
+            })
+            .collect();
+        let more = data.len() == limit;
+        Reply::json(json!({"items": data, "hasMore": more}))
+    })
+    .await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| {
+        Ok(Config::new(&url, Auth::None)?.stream(
+            Stream::new(
+                "customer",
+                &["id"],
+                Endpoint::post(
+                    "/query",
+                    json!({"q": "SELECT * FROM customer WHERE id > {after} ORDER BY id"}),
+                ),
+            )
+            .records("/items")
+            .paginate(
+                Pagination::keyset("id")
+                    .after_initial("0")
+                    .size("limit", 3)
+                    .has_more("/hasMore"),
+            ),
+        ))
+    });
+    let responses = sync(&engine, json!({}), json!({}), 3).await;
+    let got: Vec<String> = ids(&responses, "customer");
+    assert_eq!(
+        got,
+        [
+            "\"1\"", "\"2\"", "\"3\"", "\"4\"", "\"5\"", "\"6\"", "\"7\""
+        ]
+    );
+    let queries: Vec<String> = server.hits().iter().map(|h| h.body.clone()).collect();
+    assert!(
+        queries[1].contains("id > 3") && queries[2].contains("id > 6"),
+        "{queries:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_link_without_next_stops_and_the_page_valve_fails_clearly() {
+    let server = Server::start(|hit| {
+        let n = hit.num("n").unwrap_or(0);
+        let host = hit.headers["host"].to_str().unwrap().to_owned();
+        if hit.path == "/single" {
+            return Reply::json(Value::Array(items(1..=1)))
+                .header("link", &format!("<http://{host}/single?n=0>; rel=\"prev\""));
+        }
+        Reply::json(Value::Array(items(n + 1..=n + 1))).header(
+            "link",
+            &format!("<http://{host}/endless?n={}>; rel=\"next\"", n + 1),
+        )
+    })
+    .await;
+    let url = server.url.clone();
+    let single = engine(move |_: &Secrets| {
+        Ok(Config::new(&url, Auth::None)?.stream(
+            Stream::new("items", &["id"], Endpoint::get("/single"))
+                .paginate(Pagination::link_header()),
+        ))
+    });
+    let responses = sync(&single, json!({}), json!({}), 2).await;
+    assert_eq!(ids(&responses, "items"), expected(1..=1));
+    let url = server.url.clone();
+    let endless = engine(move |_: &Secrets| {
+        Ok(Config::new(&url, Auth::None)?.stream(
+            Stream::new("items", &["id"], Endpoint::get("/endless"))
+                .paginate(Pagination::link_header().max_pages(5)),
+        ))
+    });
+    let error = call(&endless, json!({}), json!({})).await.unwrap_err();
+    assert_eq!(error.error_type(), "PaginationError");
+    assert!(error.to_string().contains("more than 5 pages"), "{error}");
+}
