@@ -208,7 +208,8 @@ impl<'a> Run<'a> {
                 count: page.len(),
                 last_key: last_key_of(stream, page),
             };
-            let next = pagination.next(&stream.key, &facts, &seen)?;
+            let next =
+                self.clean_next(stream, pagination.next(&stream.key, &facts, &seen)?, &seen)?;
             let mut totals = self.plan_ahead(stream, &facts, &next);
             window.pages += 1;
             self.pages += 1;
@@ -251,6 +252,24 @@ impl<'a> Run<'a> {
             self.state.stream(&stream.key).window = None;
         }
         stop
+    }
+
+    /// A next-page URL from the server as it is stored and compared: absolute and without the credentials it may
+    /// echo (WooCommerce repeats every `oauth_*` parameter, consumer key and fresh nonce included). So the state
+    /// never holds a credential, and the cycle guard recognises a page it has seen although its echoed nonce is new.
+    fn clean_next(&self, stream: &Stream, next: Next, seen: &Seen) -> Result<Next> {
+        let Next::Page(Position::Url(raw)) = &next else {
+            return Ok(next);
+        };
+        let clean = fetch::follow_url(&self.p.config, raw, &stream.key)?.to_string();
+        if seen.contains(&clean) {
+            tracing::warn!(
+                stream = %stream.key,
+                "pagination returned a URL seen before; stopping this stream (cycle guard)"
+            );
+            return Ok(Next::Done);
+        }
+        Ok(Next::Page(Position::Url(clean)))
     }
 
     /// The window's lower bound: the previous window's start minus the lookback, else `startDate`.

@@ -290,3 +290,76 @@ async fn a_server_that_never_answers_is_given_up_at_the_deadline() {
         "{waited:?}"
     );
 }
+
+/// S3 refuses `Transfer-Encoding: chunked` (411): the streamed body must travel with its `Content-Length`.
+#[tokio::test]
+async fn the_streamed_upload_declares_its_length() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 65536];
+        loop {
+            let n = socket.read(&mut buf).await.unwrap();
+            request.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&request);
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length: usize = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if request.len() >= end + 4 + length || n == 0 {
+                    break;
+                }
+            }
+        }
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        String::from_utf8(request).unwrap()
+    });
+    let config = S3Config::from_vars(|name| match name {
+        "AWS_ENDPOINT_URL_S3" => Some(endpoint.clone()),
+        "AWS_ACCESS_KEY_ID" => Some(moto::ACCESS_KEY.into()),
+        "AWS_SECRET_ACCESS_KEY" => Some(moto::SECRET_KEY.into()),
+        "AWS_SESSION_TOKEN" => Some(moto::SESSION_TOKEN.into()),
+        _ => None,
+    });
+    let mut payload = Payload::default();
+    payload.declare(&Table::new("t", &["id"]));
+    for id in 0..20_000 {
+        payload.push("t", RowKind::Insert, &row(json!({"id": id})));
+    }
+    let object = payload.take_object();
+    S3Client::new(reqwest::Client::new(), config)
+        .put_object("b", "k.json", &object, None)
+        .await
+        .unwrap();
+    let request = server.await.unwrap();
+    let head = request
+        .split("\r\n\r\n")
+        .next()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        head.starts_with("put /b/k.json?x-amz-algorithm=aws4-hmac-sha256"),
+        "{head}"
+    );
+    assert!(
+        head.contains(&format!("content-length: {}", object.len())),
+        "{head}"
+    );
+    assert!(
+        head.contains("x-amz-security-token="),
+        "the session token is signed into the URL"
+    );
+    assert!(!head.contains("transfer-encoding"), "{head}");
+    assert!(request.ends_with(std::str::from_utf8(&object.to_vec()).unwrap()));
+}
