@@ -2,7 +2,7 @@
 //!
 //! - The **byte budget** bounds the serialized response, state included (default 5 MiB, never above
 //!   [`MAX_BYTE_BUDGET`] = 6 MiB = 6,291,456 bytes, a hundred bytes under Lambda's
-//!   [`MAX_RESPONSE_BYTES`](crate::protocol::MAX_RESPONSE_BYTES)). The sink measures every row as it serializes it;
+//!   [`MAX_RESPONSE_BYTES`]). The sink measures every row as it serializes it;
 //!   the engine adds a record only while the rows written so far, plus a reserve for the state, the schema and the
 //!   JSON framing, stay under the budget.
 //! - The **time budget** is the Lambda deadline minus a margin: once less than the margin is left, no new request

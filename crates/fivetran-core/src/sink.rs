@@ -8,9 +8,9 @@
 //! decides where the payload ends up and how much room is left:
 //!
 //! - [`Direct`]: everything in the response body; the budget covers the whole body, state included.
-//! - [`CloudStorage`](crate::storage::CloudStorage): `{"insert":…,"delete":…,"softDelete":…}` goes to the S3 object
+//! - [`CloudStorage`]: `{"insert":…,"delete":…,"softDelete":…}` goes to the S3 object
 //!   ([`Payload::take_object`]) and the body keeps only `state`, `schema`, `hasMore` ([`write_body`] with
-//!   `rows: None`); its budget covers the object only ([`object_budget`](crate::storage::object_budget)). A failed
+//!   `rows: None`); its budget covers the object only ([`object_budget`]). A failed
 //!   upload fails the call, so the state does not advance.
 //!
 //! [`for_request`] picks the sink for a request.
