@@ -253,7 +253,7 @@ async fn missing_credentials_are_named() {
 }
 
 #[tokio::test]
-async fn a_server_that_never_answers_is_given_up_at_the_deadline() {
+async fn a_server_that_never_answers_is_given_up_before_the_deadline() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     // Accepts connections and reads nothing back: the upload hangs until the client gives up.
@@ -286,7 +286,7 @@ async fn a_server_that_never_answers_is_given_up_at_the_deadline() {
         "{error}"
     );
     assert!(
-        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(5),
+        waited >= Duration::from_millis(1400) && waited < Duration::from_secs(2),
         "{waited:?}"
     );
 }
