@@ -8,9 +8,10 @@
 //! pages, requests, retries, bytes, stop reason).
 //!
 //! Ending rules: all streams done → `hasMore: false` and the `done` marks are cleared for the next sync. Stopped
-//! by a budget or a quota with rows → `hasMore: true`. Stopped with **no rows** (time or quota) → `hasMore: false`
-//! with the request's state unchanged and a `warn` line saying when the source accepts requests again, so the
-//! engine never returns `hasMore: true` with no rows and an unchanged state.
+//! by a budget or a quota with rows → `hasMore: true`. Stopped by a quota with **no rows** → `hasMore: false` with
+//! the request's state unchanged and a `warn` line saying when the source accepts requests again; stopped by time
+//! with no rows: the same when the state did not move, else `hasMore: true` with the moved state (streams with
+//! nothing new finished). The engine never returns `hasMore: true` with no rows and an unchanged state.
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
@@ -154,6 +155,7 @@ impl<C: Connector> Function for Engine<C> {
             url,
             body,
             headers: &endpoint.headers,
+            records: None,
         };
         let time = TimeBudget::new(invocation.deadline, Duration::from_secs(1));
         prepared.http.fetch(&call, &time, &Stats::default()).await?;

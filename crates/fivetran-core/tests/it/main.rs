@@ -13,3 +13,4 @@ mod pagination;
 mod resume;
 mod retries;
 mod storage_s3;
+mod summary;
