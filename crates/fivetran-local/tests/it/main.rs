@@ -6,5 +6,6 @@ mod cli;
 mod conformance;
 mod connectors;
 mod demo;
+mod reference;
 mod support;
 mod sync;
