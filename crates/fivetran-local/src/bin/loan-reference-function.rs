@@ -1,8 +1,10 @@
 //! A reference function for `fivetran-local`'s tests: the loan API declared with `fivetran-core`'s engine, exactly
 //! as the core's connector recipe shows. It lets the tests drive an engine-built function against the sandbox
-//! stand-in and compare the warehouse with the ground truth, independently of the shipped connectors.
+//! stand-in and compare the warehouse with the ground truth, independently of the shipped connectors. A test-only
+//! secret, `byteBudget`, lowers the response budget so that a sync takes many calls.
 
 use fivetran_core::auth::Auth;
+use fivetran_core::budget::BudgetSettings;
 use fivetran_core::connector::{Child, Config, Endpoint, Incremental, Stream};
 use fivetran_core::engine::Engine;
 use fivetran_core::lambda::run;
@@ -17,10 +19,17 @@ fn loan(s: &Secrets) -> Result<Config> {
             .size("page_size", 100)
             .total_pages(Total::Body("/pagination/total_pages".into()))
     };
+    let bytes = s
+        .parsed::<usize>("byteBudget", "a number of bytes")?
+        .unwrap_or(fivetran_core::budget::DEFAULT_BYTE_BUDGET);
     Ok(Config::new(
         s.required("baseUrl")?.expose(),
         Auth::Bearer(s.required("apiKey")?),
     )?
+    .budget(BudgetSettings {
+        bytes,
+        ..BudgetSettings::default()
+    })
     .table(Table::new("advisors", &["id"]))
     .stream(
         Stream::new(
