@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod cli;
+mod cloud_storage;
 mod conformance;
 mod connectors;
 mod demo;
