@@ -251,7 +251,7 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, Error> {
     let shared = Arc::new(server::Shared {
         backend,
         faults: RwLock::new(config.faults),
-        changing: config.changing,
+        changing: RwLock::new(config.changing),
         tls: config.tls,
         log: Mutex::new(Vec::new()),
         counter: AtomicU64::new(0),
@@ -314,9 +314,20 @@ impl Sandbox {
 
     /// Applies one change step now (with the configured [`Changing`] sizes, or the defaults).
     pub fn change(&self) {
-        self.shared
-            .backend
-            .change(&self.shared.changing.unwrap_or_default());
+        self.shared.backend.change(
+            &self
+                .shared
+                .changing
+                .read()
+                .expect("changing lock")
+                .unwrap_or_default(),
+        );
+    }
+
+    /// Replaces the changing-data mode from the next request on (`None` stops the automatic change steps, e.g. to
+    /// check that the next sync catches up with the ground truth).
+    pub fn set_changing(&self, changing: Option<Changing>) {
+        *self.shared.changing.write().expect("changing lock") = changing;
     }
 
     /// Stops accepting and drops open connections.

@@ -110,7 +110,7 @@ pub trait Backend: Send + Sync + 'static {
 pub struct Shared {
     pub backend: Arc<dyn Backend>,
     pub faults: RwLock<Faults>,
-    pub changing: Option<Changing>,
+    pub changing: RwLock<Option<Changing>>,
     pub tls: bool,
     pub log: Mutex<Vec<RequestRecord>>,
     pub counter: AtomicU64,
@@ -230,7 +230,8 @@ async fn serve(
         tls: shared.tls,
         nonce_fresh: false,
     };
-    if let Some(changing) = &shared.changing {
+    let changing = *shared.changing.read().expect("changing lock");
+    if let Some(changing) = &changing {
         if changing.every_requests > 0 && n % changing.every_requests == 0 {
             tracing::debug!(request = n, "applying a change step");
             shared.backend.change(changing);
