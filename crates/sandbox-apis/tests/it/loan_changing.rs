@@ -189,3 +189,34 @@ async fn naive_page_number_paging_loses_records_under_deletions() {
             .all(|m| m.contains("missing from the warehouse"))
     );
 }
+
+#[tokio::test]
+async fn set_changing_starts_and_stops_the_change_steps() {
+    let sandbox = start(SandboxConfig {
+        records: 20,
+        changing: Some(Changing {
+            every_requests: 1,
+            ..Changing::default()
+        }),
+        ..SandboxConfig::new(Api::Loan)
+    })
+    .await
+    .unwrap();
+    let initial = sandbox.ground_truth();
+    get(&sandbox, "/v1/loan-applications?page_size=1").await;
+    let changed = sandbox.ground_truth();
+    assert_ne!(initial, changed, "every request changes the data");
+    sandbox.set_changing(None);
+    get(&sandbox, "/v1/loan-applications?page_size=1").await;
+    assert_eq!(changed, sandbox.ground_truth(), "no steps once stopped");
+    sandbox.set_changing(Some(Changing {
+        every_requests: 1,
+        ..Changing::default()
+    }));
+    get(&sandbox, "/v1/loan-applications?page_size=1").await;
+    assert_ne!(
+        changed,
+        sandbox.ground_truth(),
+        "steps again once restarted"
+    );
+}
