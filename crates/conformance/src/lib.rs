@@ -31,6 +31,8 @@
 //! | [`resume_from_every_state`] | 3.2 | a many-call sync where every call is repeated (a Fivetran retry) and the process restarts between calls ends where the uninterrupted run ends |
 //! | [`changing_data`] | 3.3 | with the source changing while the connector pages, two consecutive syncs end at the ground truth |
 //! | [`faults`] | 4.1, 4.2, 2.3 | 429 (`Retry-After` seconds and HTTP date, honoured), 5xx bursts, resets, truncated and malformed bodies end at the ground truth; a persistent 503 is a clear error that keeps the state; a quota past the deadline ends the call without moving the state |
+//! | [`deadline`] | 4.3 | with a short Lambda timeout and a source answering in 300 ms, every call returns in time and the sync ends at the ground truth |
+//! | [`sync_scope`] | 3.5 | `startDate` after every record → no rows, before every record → the ground truth; `tables` = [`Subject::scope_table`] → that table alone |
 //! | [`setup_test`] | 5.1, 5.2 | the setup test passes with good credentials; with bad ones the error says the credentials were rejected |
 //! | [`secrets_never_leak`] | 5.3 | no secret value in any log line (debug level), error, response or state |
 //!
@@ -38,9 +40,11 @@
 //! Runtimes stay short: small stand-ins (40 records by default), one-second `Retry-After`s.
 
 mod data;
+mod deadline;
 mod faults;
 mod harness;
 mod resume;
+mod scope;
 mod secrets;
 mod setup;
 
@@ -50,8 +54,10 @@ use sandbox_apis::{Api, DiffOptions};
 use serde_json::Value;
 
 pub use data::{changing_data, full_sync, second_sync_unchanged};
+pub use deadline::deadline;
 pub use faults::faults;
 pub use resume::resume_from_every_state;
+pub use scope::sync_scope;
 pub use secrets::secrets_never_leak;
 pub use setup::setup_test;
 
@@ -87,6 +93,8 @@ pub struct Subject {
     pub tls: bool,
     /// How the warehouse is compared with the ground truth (e.g. columns the connector adds).
     pub diff: DiffOptions,
+    /// A table that syncs on its own, for the `tables` secret check ([`sync_scope`]).
+    pub scope_table: Option<String>,
 }
 
 impl Subject {
@@ -103,6 +111,7 @@ impl Subject {
             seed: 3,
             tls: false,
             diff: DiffOptions::default(),
+            scope_table: None,
         }
     }
 
@@ -127,6 +136,12 @@ impl Subject {
     /// Serves the stand-in over https.
     pub fn tls(mut self) -> Self {
         self.tls = true;
+        self
+    }
+
+    /// A table that syncs on its own, for the `tables` secret check ([`sync_scope`]).
+    pub fn scope_table(mut self, table: &str) -> Self {
+        self.scope_table = Some(table.to_owned());
         self
     }
 

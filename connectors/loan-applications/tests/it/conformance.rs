@@ -13,6 +13,7 @@ pub fn subject() -> Subject {
     )
     .credentials(&["apiKey"])
     .page_size("pageSize", 4)
+    .scope_table("loan_applications")
 }
 
 #[tokio::test]
@@ -48,4 +49,14 @@ async fn setup_test() {
 #[tokio::test]
 async fn secrets_never_leak() {
     connector_conformance::secrets_never_leak(&subject()).await;
+}
+
+#[tokio::test]
+async fn deadline() {
+    connector_conformance::deadline(&subject()).await;
+}
+
+#[tokio::test]
+async fn sync_scope() {
+    connector_conformance::sync_scope(&subject()).await;
 }
