@@ -18,6 +18,7 @@ pub mod ground_truth;
 pub mod oauth;
 pub mod prng;
 
+mod control;
 mod github;
 mod github_data;
 mod loan;
@@ -37,7 +38,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 pub use faults::{FaultKind, FaultRule, Faults, Latency, Trigger};
+/// The repositories the GitHub stand-in serves (`owner/repo`), for the connector's `repositories` secret.
+pub use github_data::REPOSITORIES as GITHUB_REPOSITORIES;
 pub use ground_truth::{DiffOptions, Difference, GroundTruth, Row, RowKey, Table};
+/// The record types the NetSuite stand-in serves, for the connector's `recordTypes` secret.
+pub use netsuite_data::RECORD_TYPES as NETSUITE_RECORD_TYPES;
 
 /// Which upstream API a stand-in plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,7 +256,7 @@ pub async fn start(config: SandboxConfig) -> Result<Sandbox, Error> {
     let shared = Arc::new(server::Shared {
         backend,
         faults: RwLock::new(config.faults),
-        changing: config.changing,
+        changing: RwLock::new(config.changing),
         tls: config.tls,
         log: Mutex::new(Vec::new()),
         counter: AtomicU64::new(0),
@@ -314,9 +319,19 @@ impl Sandbox {
 
     /// Applies one change step now (with the configured [`Changing`] sizes, or the defaults).
     pub fn change(&self) {
-        self.shared
-            .backend
-            .change(&self.shared.changing.unwrap_or_default());
+        let changing = self
+            .shared
+            .changing
+            .read()
+            .expect("changing lock")
+            .unwrap_or_default();
+        self.shared.backend.change(&changing);
+    }
+
+    /// Replaces the changing-data settings from the next request on; `None` stops automatic changes (e.g. before a
+    /// final sync that must end equal to the ground truth).
+    pub fn set_changing(&self, changing: Option<Changing>) {
+        *self.shared.changing.write().expect("changing lock") = changing;
     }
 
     /// Stops accepting and drops open connections.

@@ -189,3 +189,28 @@ async fn naive_page_number_paging_loses_records_under_deletions() {
             .all(|m| m.contains("missing from the warehouse"))
     );
 }
+
+#[tokio::test]
+async fn changes_can_be_stopped_and_restarted_at_runtime() {
+    let changing = Changing {
+        every_requests: 1,
+        creates: 1,
+        updates: 0,
+        deletes: 0,
+    };
+    let sandbox = start(SandboxConfig {
+        records: 20,
+        changing: Some(changing),
+        ..SandboxConfig::new(Api::Loan)
+    })
+    .await
+    .unwrap();
+    get(&sandbox, "/v1/loan-applications").await;
+    assert_eq!(sandbox.ground_truth().row_count("loan_applications"), 21);
+    sandbox.set_changing(None);
+    get(&sandbox, "/v1/loan-applications").await;
+    assert_eq!(sandbox.ground_truth().row_count("loan_applications"), 21);
+    sandbox.set_changing(Some(changing));
+    get(&sandbox, "/v1/loan-applications").await;
+    assert_eq!(sandbox.ground_truth().row_count("loan_applications"), 22);
+}
