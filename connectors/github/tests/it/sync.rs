@@ -52,6 +52,8 @@ async fn a_full_sync_equals_the_ground_truth_and_a_second_sync_changes_nothing()
     sandbox.shutdown().await;
 }
 
+/// Updates, new issues and new comments between requests. Reading in `sort=updated` order instead fails this test
+/// (records updated mid-sync move to the end and shift an unchanged record over a page boundary).
 #[tokio::test]
 async fn data_changing_while_paging_is_complete_after_two_syncs() {
     let sandbox = start(SandboxConfig {
@@ -198,6 +200,31 @@ async fn only_the_selected_tables_are_synced() {
             .entries
             .iter()
             .all(|r| r.path.ends_with("/pulls"))
+    );
+    host.stop().await;
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn github_enterprise_paths_under_api_v3_work() {
+    let sandbox = stand_in(15, &[]).await;
+    let scratch = Scratch::new();
+    let mut host = function(Duration::from_secs(60), &scratch.logs()).await;
+    let mut warehouse = scratch.warehouse("w");
+    let base_url = format!("{}/api/v3", sandbox.base_url());
+    let opts = options(secrets(
+        &sandbox,
+        json!({"baseUrl": base_url, "pageSize": "4"}),
+    ));
+
+    sync_done(&mut host, &mut warehouse, &opts).await;
+    assert_truth(&sandbox, &warehouse, "under /api/v3");
+    assert!(
+        sandbox
+            .request_log()
+            .entries
+            .iter()
+            .all(|r| r.path.starts_with("/api/v3/repos/"))
     );
     host.stop().await;
     sandbox.shutdown().await;
