@@ -31,6 +31,7 @@ impl Planned {
             url: self.url.clone(),
             body: self.body.clone(),
             headers: &stream.endpoint.headers,
+            records: Some(&stream.records),
         }
     }
 }

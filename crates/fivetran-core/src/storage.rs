@@ -1,9 +1,9 @@
 //! Fivetran's `CLOUD_STORAGE` sync method: the rows go to `s3://bucket/file` as one JSON object, and the response
-//! keeps only `state`, `schema` and `hasMore`.
+//! keeps only `state`, `schema` and `hasMore`. The engine picks the [`CloudStorage`] sink per request.
 //!
 //! [`S3Client`] is a light S3 `PutObject` client: `rusty-s3` signs the request (AWS Signature V4, presigned with
 //! `UNSIGNED-PAYLOAD`, so the body never has to be hashed or held in one buffer) and the shared reqwest client
-//! sends it, streaming the chunks of a [`payload::ObjectBody`]. No AWS SDK: a connector that never sees a
+//! sends it, streaming the chunks of an [`ObjectBody`]. No AWS SDK: a connector that never sees a
 //! `bucket` pays for a few kilobytes of code and nothing at start-up (the configuration is read on first use).
 //!
 //! Configuration, as the AWS SDKs read it from the Lambda environment ([`S3Config::from_env`]):
@@ -20,14 +20,16 @@
 //! The object's byte budget is [`object_budget`]: 64 MiB by default, at most a quarter of the function's memory
 //! (the object's bytes, the rows of the page being read and the runtime share it).
 
-pub mod payload;
+mod cloud_storage;
+mod object;
 
 use std::time::{Duration, Instant};
 
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use url::Url;
 
-pub use self::payload::{ObjectBody, PayloadWriter};
+pub use self::cloud_storage::CloudStorage;
+pub use self::object::ObjectBody;
 use crate::error::{Error, Result};
 
 /// The default byte budget of a `CLOUD_STORAGE` object.
