@@ -113,7 +113,12 @@ async fn every_connector_syncs_its_stand_in_to_the_ground_truth() {
             "{connector}: {}",
             fivetran_local::output::summary(&report)
         );
-        let differences = sandbox.ground_truth().diff(&warehouse.read_all().unwrap());
+        let options = sandbox_apis::DiffOptions {
+            ignore_columns: demo::ignored_columns(&template),
+        };
+        let differences = sandbox
+            .ground_truth()
+            .diff_with(&warehouse.read_all().unwrap(), &options);
         assert!(
             differences.is_empty(),
             "{connector}: {} differences with the ground truth, first: {:?}",
