@@ -48,7 +48,9 @@
 //!   the end; a record whose update makes it newly match the frozen `since` can appear before the current page,
 //!   which shifts later records one position *later*: a repeat, never a loss (primary keys absorb repeats).
 //! - **Keyset** (NetSuite: `WHERE id > {after} AND lastmodifieddate >= {since} ORDER BY id`): positions do not
-//!   exist, so neither inserts nor deletions can skip a record.
+//!   exist, so neither inserts nor deletions can skip a record. A source that compares dates in its own time zone
+//!   (NetSuite's `TO_DATE` reads account-local time) gets its bounds at that offset
+//!   ([`Incremental::utc_offset`](connector::Incremental::utc_offset)).
 //! - **Tokens, next URLs, `Link`**: the source's own continuation; the window bounds are frozen in the first
 //!   request and carried by the source's links.
 //! - **Deletions under page numbers** (the loan API): a deletion moves every later record one position *earlier*,
@@ -68,6 +70,9 @@
 //! - **Deleted-records feeds** (`Stream::deletes`, e.g. `/v1/loan-applications/deleted?since=`) run after the
 //!   row streams with the same frozen window rules, so a record deleted during a sync is deleted in this sync or the
 //!   next one.
+//! - **Checked against the stand-ins.** `tests/it/sandbox.rs` runs the loan, GitHub, WooCommerce and NetSuite
+//!   declarations from the [`connector`] recipes against `sandbox-apis` while it changes (and, for the loan API,
+//!   deletes) records, then once more after it stops, and compares the warehouse with the ground truth.
 //! - **Resume and repeat.** The state accounts exactly for the rows in the response (page position, records of the
 //!   page already returned, last key); a repeated state re-reads the same pages and returns the same rows or a
 //!   superset.
