@@ -4,7 +4,7 @@
 //!   [`MAX_BYTE_BUDGET`] = 6 MiB = 6,291,456 bytes, a hundred bytes under Lambda's
 //!   [`MAX_RESPONSE_BYTES`]). The sink measures every row as it serializes it;
 //!   the engine adds a record only while the rows written so far, plus a reserve for the state, the schema and the
-//!   JSON framing, stay under the budget.
+//!   JSON framing, stay under the budget. The function's `FIVETRAN_BYTE_BUDGET` variable replaces the declared value.
 //! - The **time budget** is the Lambda deadline minus a margin: once less than the margin is left, no new request
 //!   starts and the invocation returns what it gathered with `hasMore: true`.
 
@@ -21,6 +21,10 @@ pub const DEFAULT_BYTE_BUDGET: usize = 5 * 1024 * 1024;
 
 /// The default time margin kept before the Lambda deadline.
 pub const DEFAULT_TIME_MARGIN: Duration = Duration::from_secs(15);
+
+/// The function's environment variable that replaces the declared byte budget (bytes, 4096..=6,291,556): lets an
+/// operator shrink responses without a rebuild, and lets tests make a sync take several calls.
+pub const BYTE_BUDGET_ENV: &str = "FIVETRAN_BYTE_BUDGET";
 
 /// Budget settings a connector may change (tests use small values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +61,18 @@ impl BudgetSettings {
             )));
         }
         Ok(())
+    }
+
+    /// These settings with the byte budget taken from `value` (the [`BYTE_BUDGET_ENV`] variable) when it is set.
+    pub fn with_override(mut self, value: Option<&str>) -> Result<Self> {
+        if let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) {
+            self.bytes = text.parse().map_err(|_| {
+                Error::Declaration(format!(
+                    "{BYTE_BUDGET_ENV} must be a number of bytes, found {text:?}"
+                ))
+            })?;
+        }
+        Ok(self)
     }
 }
 
@@ -134,6 +150,20 @@ mod tests {
             ..BudgetSettings::default()
         };
         assert!(at_cap.validate().is_ok());
+    }
+
+    #[test]
+    fn the_environment_can_replace_the_byte_budget() {
+        let default = BudgetSettings::default();
+        assert_eq!(default.with_override(None).unwrap(), default);
+        assert_eq!(default.with_override(Some(" ")).unwrap(), default);
+        let small = default.with_override(Some("8192")).unwrap();
+        assert_eq!(small.bytes, 8192);
+        assert!(small.validate().is_ok());
+        let tiny = default.with_override(Some("100")).unwrap();
+        assert!(tiny.validate().is_err());
+        let error = default.with_override(Some("5MB")).unwrap_err().to_string();
+        assert!(error.contains(BYTE_BUDGET_ENV), "{error}");
     }
 
     #[test]
