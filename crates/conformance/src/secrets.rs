@@ -47,7 +47,7 @@ pub async fn secrets_never_leak(subject: &Subject) {
     let good = options(&session.secrets, "leak-check", 1).request;
     let mut texts = Vec::new();
     let mut state = Map::new();
-    let mut known = BTreeSet::new();
+    let mut known = check::KnownTables::new();
     for call in 1..=MAX_CALLS {
         let invocation = session.host.invoke(&good.build(&state, None)).await;
         let Outcome::Response(body) = invocation.outcome else {

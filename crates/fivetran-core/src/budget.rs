@@ -1,7 +1,8 @@
 //! Byte and time budgets of one invocation.
 //!
 //! - The **byte budget** bounds the serialized response, state included (default 5 MiB, never above
-//!   [`MAX_RESPONSE_BYTES`](crate::protocol::MAX_RESPONSE_BYTES)). The sink measures every row as it serializes it;
+//!   [`MAX_BYTE_BUDGET`] = 6 MiB = 6,291,456 bytes, a hundred bytes under Lambda's
+//!   [`MAX_RESPONSE_BYTES`]). The sink measures every row as it serializes it;
 //!   the engine adds a record only while the rows written so far, plus a reserve for the state, the schema and the
 //!   JSON framing, stay under the budget. The function's `FIVETRAN_BYTE_BUDGET` variable replaces the declared value.
 //! - The **time budget** is the Lambda deadline minus a margin: once less than the margin is left, no new request
@@ -11,6 +12,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::{Error, Result};
 use crate::protocol::MAX_RESPONSE_BYTES;
+
+/// The largest byte budget a connector may set: 6 MiB, just under Lambda's limit of 6,291,556 bytes.
+pub const MAX_BYTE_BUDGET: usize = 6 * 1024 * 1024;
 
 /// The default byte budget of a response: 5 MiB.
 pub const DEFAULT_BYTE_BUDGET: usize = 5 * 1024 * 1024;
@@ -43,9 +47,10 @@ impl Default for BudgetSettings {
 impl BudgetSettings {
     /// Checks the settings: the byte budget can never exceed Lambda's response limit.
     pub fn validate(&self) -> Result<()> {
-        if self.bytes > MAX_RESPONSE_BYTES {
+        if self.bytes > MAX_BYTE_BUDGET {
             return Err(Error::Declaration(format!(
-                "byte budget {} is above Lambda's response limit of {MAX_RESPONSE_BYTES} bytes",
+                "byte budget {} is above the {MAX_BYTE_BUDGET}-byte cap (Lambda refuses responses over \
+                 {MAX_RESPONSE_BYTES} bytes, state included)",
                 self.bytes
             )));
         }
@@ -132,16 +137,19 @@ mod tests {
     fn the_byte_budget_cannot_exceed_the_lambda_limit() {
         assert!(BudgetSettings::default().validate().is_ok());
         let too_big = BudgetSettings {
-            bytes: MAX_RESPONSE_BYTES + 1,
+            bytes: MAX_BYTE_BUDGET + 1,
             ..BudgetSettings::default()
         };
+        let error = too_big.validate().unwrap_err().to_string();
         assert!(
-            too_big
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("6291556")
+            error.contains("6291456-byte cap") && error.contains("6291556"),
+            "{error}"
         );
+        let at_cap = BudgetSettings {
+            bytes: MAX_BYTE_BUDGET,
+            ..BudgetSettings::default()
+        };
+        assert!(at_cap.validate().is_ok());
     }
 
     #[test]

@@ -83,6 +83,7 @@ pub mod lambda;
 pub mod paginate;
 pub mod protocol;
 mod records;
+mod row;
 pub mod secrets;
 pub mod sink;
 pub mod state;

@@ -178,6 +178,8 @@ impl Backend for GitHubBackend {
             Some(_) => {}
         }
         let path = req.path.trim_end_matches('/');
+        // GitHub Enterprise serves the same API under `/api/v3`.
+        let path = path.strip_prefix("/api/v3").unwrap_or(path);
         let Some(rest) = path.strip_prefix("/repos/") else {
             return self.rate_headers(message(404, "Not Found"));
         };

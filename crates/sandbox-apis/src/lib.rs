@@ -18,6 +18,7 @@ pub mod ground_truth;
 pub mod oauth;
 pub mod prng;
 
+mod control;
 mod github;
 mod github_data;
 mod loan;
@@ -37,7 +38,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 pub use faults::{FaultKind, FaultRule, Faults, Latency, Trigger};
+/// The repositories the GitHub stand-in serves (`owner/repo`), for the connector's `repositories` secret.
+pub use github_data::REPOSITORIES as GITHUB_REPOSITORIES;
 pub use ground_truth::{DiffOptions, Difference, GroundTruth, Row, RowKey, Table};
+/// The record types the NetSuite stand-in serves, for the connector's `recordTypes` secret.
+pub use netsuite_data::RECORD_TYPES as NETSUITE_RECORD_TYPES;
 
 /// Which upstream API a stand-in plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,18 +319,17 @@ impl Sandbox {
 
     /// Applies one change step now (with the configured [`Changing`] sizes, or the defaults).
     pub fn change(&self) {
-        self.shared.backend.change(
-            &self
-                .shared
-                .changing
-                .read()
-                .expect("changing lock")
-                .unwrap_or_default(),
-        );
+        let changing = self
+            .shared
+            .changing
+            .read()
+            .expect("changing lock")
+            .unwrap_or_default();
+        self.shared.backend.change(&changing);
     }
 
-    /// Replaces the changing-data mode from the next request on (`None` stops the automatic change steps, e.g. to
-    /// check that the next sync catches up with the ground truth).
+    /// Replaces the changing-data settings from the next request on; `None` stops automatic changes (e.g. before a
+    /// final sync that must end equal to the ground truth).
     pub fn set_changing(&self, changing: Option<Changing>) {
         *self.shared.changing.write().expect("changing lock") = changing;
     }

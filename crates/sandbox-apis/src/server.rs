@@ -142,7 +142,11 @@ pub async fn accept_loop(
             accepted = listener.accept() => accepted,
             _ = stop.changed() => return,
         };
-        let Ok((tcp, _)) = accepted else { continue };
+        let Ok((tcp, _)) = accepted else {
+            // E.g. out of file descriptors: back off instead of spinning.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
         let _ = tcp.set_nodelay(true);
         let shared = shared.clone();
         let tls = tls.clone();
@@ -198,7 +202,14 @@ async fn serve(
     req: Request<Incoming>,
     reset: Arc<AtomicBool>,
 ) -> Result<Response<Body>, io::Error> {
-    if let Some(reply) = control(&shared, req.uri().path()) {
+    if req.uri().path().starts_with(crate::control::PREFIX) {
+        let (parts, body) = req.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        let reply = crate::control::handle(&shared, parts.method.as_str(), parts.uri.path(), &body);
         return Ok(build_response(reply, BodyShape::Whole));
     }
     let n = shared.counter.fetch_add(1, Ordering::SeqCst) + 1;
@@ -231,10 +242,10 @@ async fn serve(
         nonce_fresh: false,
     };
     let changing = *shared.changing.read().expect("changing lock");
-    if let Some(changing) = &changing {
+    if let Some(changing) = changing {
         if changing.every_requests > 0 && n % changing.every_requests == 0 {
             tracing::debug!(request = n, "applying a change step");
-            shared.backend.change(changing);
+            shared.backend.change(&changing);
         }
     }
     shared.backend.observe(&mut api_req);
@@ -352,26 +363,6 @@ async fn serve(
         .push(record(Some(status)));
     drop(guard);
     Ok(response)
-}
-
-/// Control endpoints under `/_sandbox/` (never counted, logged, faulted or authenticated): the current ground truth and
-/// request statistics, for processes that run the binary.
-fn control(shared: &Shared, path: &str) -> Option<Reply> {
-    match path {
-        "/_sandbox/ground-truth" => Some(Reply::json(
-            200,
-            shared.backend.ground_truth().to_json().to_string(),
-        )),
-        "/_sandbox/stats" => Some(Reply::json(
-            200,
-            serde_json::json!({
-                "requests": shared.counter.load(Ordering::SeqCst),
-                "max_in_flight": shared.max_in_flight.load(Ordering::SeqCst),
-            })
-            .to_string(),
-        )),
-        _ => None,
-    }
 }
 
 enum BodyShape {

@@ -173,18 +173,24 @@ fn list(data: &mut WooData, collection: Collection, req: &ApiRequest) -> Reply {
         ("title" | "slug", false) | ("name", true) => OrderBy::Name,
         _ => return invalid_param("orderby", "orderby is not one of the allowed values."),
     };
-    let modified_after = match (req.param("modified_after"), customers) {
-        (Some(s), false) => {
-            let gmt = req
-                .param("dates_are_gmt")
-                .is_some_and(|v| v == "true" || v == "1");
-            match parse_wp_date(s, gmt) {
-                Some(t) => Some(t),
-                None => return invalid_param("modified_after", "Invalid date."),
+    // Date filters (orders, products): `after`/`before` on the creation date, `modified_after`/`modified_before` on the
+    // modification date, all strict, at one-second resolution.
+    let gmt = req
+        .param("dates_are_gmt")
+        .is_some_and(|v| v == "true" || v == "1");
+    let mut bounds = [None; 4];
+    for (slot, name) in ["after", "before", "modified_after", "modified_before"]
+        .into_iter()
+        .enumerate()
+    {
+        if let (Some(value), false) = (req.param(name), customers) {
+            match parse_wp_date(value, gmt) {
+                Some(t) => bounds[slot] = Some(t),
+                None => return invalid_param(name, "Invalid date."),
             }
         }
-        _ => None,
-    };
+    }
+    let [after, before, modified_after, modified_before] = bounds;
     let order = data.sorted(collection as u8, orderby as u8, |recs| {
         let mut index: Vec<u32> = (0..recs.len() as u32).collect();
         let rec = |i: &u32| &recs[*i as usize];
@@ -206,7 +212,11 @@ fn list(data: &mut WooData, collection: Collection, req: &ApiRequest) -> Reply {
     let mut selected: Vec<&Rec> = order
         .iter()
         .map(|i| &recs[*i as usize])
-        .filter(|r| modified_after.is_none_or(|t| r.modified > t))
+        .filter(|r| after.is_none_or(|t| r.created > t) && before.is_none_or(|t| r.created < t))
+        .filter(|r| {
+            modified_after.is_none_or(|t| r.modified > t)
+                && modified_before.is_none_or(|t| r.modified < t)
+        })
         .collect();
     if descending {
         selected.reverse();

@@ -15,9 +15,12 @@ use crate::fetch;
 use crate::http::{Fetched, Stats};
 use crate::lambda::Invocation;
 use crate::paginate::{Next, PageFacts, Position, Seen, Style};
-use crate::records::{self, ShapedRow};
+use crate::records;
+use crate::row::{LazyRow, Page};
 use crate::sink::{Payload, Sink};
 use crate::state::{SyncState, Window};
+
+mod emit;
 
 /// Slack added to the measured state size: the state grows a little as positions and keys change.
 const STATE_SLACK: usize = 2048;
@@ -35,7 +38,6 @@ pub(crate) struct Run<'a> {
     pages: u64,
     hook_keys: HookKeys,
     now: DateTime<Utc>,
-    scratch: Vec<ShapedRow>,
     buf: Vec<u8>,
     ranges: Vec<Option<(usize, usize)>>,
     retry_hint: Option<std::time::Duration>,
@@ -57,6 +59,7 @@ impl<'a> Run<'a> {
         sink: Box<dyn Sink>,
     ) -> Result<Self> {
         let state = SyncState::decode(&original)?;
+        let capacity = sink.capacity_hint();
         Ok(Run {
             p,
             original,
@@ -64,12 +67,11 @@ impl<'a> Run<'a> {
             time: TimeBudget::new(invocation.deadline, p.config.budget.time_margin),
             stats: Stats::default(),
             sink,
-            payload: Payload::default(),
+            payload: Payload::with_capacity(capacity),
             state_bytes: 0,
             pages: 0,
             hook_keys: HookKeys::new(),
             now: Utc::now(),
-            scratch: Vec::new(),
             buf: Vec::new(),
             ranges: Vec::new(),
             retry_hint: None,
@@ -107,12 +109,16 @@ impl<'a> Run<'a> {
                 break;
             }
         }
+        let encoded = self.state.encode();
         let (state, has_more) = if stop == Stop::Done {
             for stream in self.state.streams.values_mut() {
                 stream.done = false;
             }
             (self.state.encode(), false)
-        } else if self.payload.rows() == 0 {
+        } else if self.payload.rows() == 0 && (stop == Stop::Quota || encoded == self.original) {
+            // A quota with nothing gathered ends the sync (decisions.md); so does a call that could not move the
+            // state at all. A call that moved the state without rows (streams with nothing new finished before
+            // the time ran out) goes on.
             match self.retry_hint {
                 Some(wait) => tracing::warn!(
                     stop = stop.as_str(),
@@ -128,7 +134,7 @@ impl<'a> Run<'a> {
             }
             (std::mem::take(&mut self.original), false)
         } else {
-            (self.state.encode(), true)
+            (encoded, true)
         };
         let payload = std::mem::take(&mut self.payload);
         finish(
@@ -147,6 +153,7 @@ impl<'a> Run<'a> {
     async fn run_stream(&mut self, stream: &'a Stream) -> Result<Option<Stop>> {
         let pagination = &stream.pagination;
         let entry = self.state.stream(&stream.key).clone();
+        let fresh = entry.window.is_none();
         let mut window = match entry.window {
             Some(w) => w,
             None => Window {
@@ -172,27 +179,23 @@ impl<'a> Run<'a> {
             } else {
                 ahead.clear();
                 if !self.time.may_start() {
-                    return Ok(Some(Stop::Time));
+                    return Ok(Some(self.unopen(stream, fresh, &window, Stop::Time)));
                 }
                 self.fetch(stream, &window, &position, None).await
             };
-            let mut fetched = match self.stop_for(fetched)? {
+            let fetched = match self.stop_for(fetched)? {
                 Ok(f) => f,
-                Err(stop) => return Ok(Some(stop)),
+                Err(stop) => return Ok(Some(self.unopen(stream, fresh, &window, stop))),
             };
-            let records = take_records(stream, &mut fetched.json)?;
-            match self
-                .shift_check(stream, &window, &position, &records)
-                .await?
-            {
+            let page = &fetched.page;
+            match self.shift_check(stream, &window, &position, page).await? {
                 None => {}
                 Some(Shift::Stop(stop)) => return Ok(Some(stop)),
-                Some(Shift::Reread(mut earlier)) => {
+                Some(Shift::Reread(earlier)) => {
                     // Emit the previous page again (records past the last key) before this verified page.
-                    let earlier_records = take_records(stream, &mut earlier.json)?;
                     window.pages += 1;
                     self.pages += 1;
-                    if let Emitted::Full = self.emit(stream, &mut window, earlier_records)? {
+                    if let Emitted::Full = self.emit(stream, &mut window, &earlier.page)? {
                         self.save(stream, &window, &seen);
                         return Ok(Some(Stop::Bytes));
                     }
@@ -200,20 +203,28 @@ impl<'a> Run<'a> {
             }
             let facts = PageFacts {
                 position: &position,
-                body: &fetched.json,
+                body: &page.envelope,
                 headers: &fetched.headers,
-                count: records.len(),
-                last_key: last_key_of(stream, &records),
+                count: page.len(),
+                last_key: last_key_of(stream, page),
             };
-            let next = pagination.next(&stream.key, &facts, &seen)?;
-            let totals = self.plan_ahead(stream, &facts, &next);
+            let next =
+                self.clean_next(stream, pagination.next(&stream.key, &facts, &seen)?, &seen)?;
+            let mut totals = self.plan_ahead(stream, &facts, &next);
             window.pages += 1;
             self.pages += 1;
-            if let Emitted::Full = self.emit(stream, &mut window, records)? {
+            let before = self.payload.bytes();
+            if let Emitted::Full = self.emit(stream, &mut window, page)? {
                 self.save(stream, &window, &seen);
                 return Ok(Some(Stop::Bytes));
             }
             window.skip = 0;
+            // Fetch ahead no more pages than the byte budget can still take (at this page's size).
+            let page_bytes = self.payload.bytes() - before;
+            let room = self.sink.room(&self.payload, self.state_bytes);
+            if let Some(pages) = room.checked_div(page_bytes) {
+                totals.truncate(pages + 1);
+            }
             match next {
                 Next::Done => {
                     let s = self.state.stream(&stream.key);
@@ -233,6 +244,32 @@ impl<'a> Run<'a> {
                 }
             }
         }
+    }
+
+    /// A window opened in this call whose first page could not be read is not kept: opening it is no progress.
+    fn unopen(&mut self, stream: &Stream, fresh: bool, window: &Window, stop: Stop) -> Stop {
+        if fresh && window.pages == 0 {
+            self.state.stream(&stream.key).window = None;
+        }
+        stop
+    }
+
+    /// A next-page URL from the server as it is stored and compared: absolute and without the credentials it may
+    /// echo (WooCommerce repeats every `oauth_*` parameter, consumer key and fresh nonce included). So the state
+    /// never holds a credential, and the cycle guard recognises a page it has seen although its echoed nonce is new.
+    fn clean_next(&self, stream: &Stream, next: Next, seen: &Seen) -> Result<Next> {
+        let Next::Page(Position::Url(raw)) = &next else {
+            return Ok(next);
+        };
+        let clean = fetch::follow_url(&self.p.config, raw, &stream.key)?.to_string();
+        if seen.contains(&clean) {
+            tracing::warn!(
+                stream = %stream.key,
+                "pagination returned a URL seen before; stopping this stream (cycle guard)"
+            );
+            return Ok(Next::Done);
+        }
+        Ok(Next::Page(Position::Url(clean)))
     }
 
     /// The window's lower bound: the previous window's start minus the lookback, else `startDate`.
@@ -351,7 +388,7 @@ impl<'a> Run<'a> {
         stream: &Stream,
         window: &Window,
         position: &Position,
-        records: &[Value],
+        page: &Page,
     ) -> Result<Option<Shift>> {
         let pagination = &stream.pagination;
         let (Some(field), Style::PageNumber { first, .. }, Some(last)) =
@@ -363,7 +400,7 @@ impl<'a> Run<'a> {
         if n <= *first {
             return Ok(None);
         }
-        let first_key = records.first().and_then(|r| records::field_text(r, field));
+        let first_key = key_at(page, 0, field);
         if first_key.is_some_and(|k| records::key_cmp(&k, last).is_le()) {
             return Ok(None);
         }
@@ -376,11 +413,7 @@ impl<'a> Run<'a> {
             Ok(f) => f,
             Err(stop) => return Ok(Some(Shift::Stop(stop))),
         };
-        let mut probe = probe;
-        let probe_records = take_records(stream, &mut probe.json)?;
-        let probe_key = probe_records
-            .first()
-            .and_then(|r| records::field_text(r, field));
+        let probe_key = key_at(&probe.page, 0, field);
         if probe_key.is_some_and(|k| records::key_cmp(&k, last) == Cmp::Equal) {
             return Ok(None);
         }
@@ -391,14 +424,8 @@ impl<'a> Run<'a> {
             Ok(f) => f,
             Err(stop) => return Ok(Some(Shift::Stop(stop))),
         };
-        let earlier_records = earlier
-            .json
-            .pointer(&stream.records)
-            .and_then(Value::as_array);
-        let contiguous = earlier_records
-            .and_then(|r| r.first())
-            .and_then(|r| records::field_text(r, field))
-            .is_some_and(|k| records::key_cmp(&k, last).is_le());
+        let contiguous =
+            key_at(&earlier.page, 0, field).is_some_and(|k| records::key_cmp(&k, last).is_le());
         if !contiguous {
             return Err(Error::Pagination {
                 stream: stream.key.clone(),
@@ -408,132 +435,6 @@ impl<'a> Run<'a> {
             });
         }
         Ok(Some(Shift::Reread(earlier)))
-    }
-
-    /// Emits a page's records (after `window.skip`), record by record, while the byte budget allows.
-    fn emit(
-        &mut self,
-        stream: &Stream,
-        window: &mut Window,
-        records: Vec<Value>,
-    ) -> Result<Emitted> {
-        let p = self.p;
-        let key_ordered = stream.pagination.key_ordered.as_deref();
-        let keyset = match &stream.pagination.style {
-            Style::Keyset { field, .. } => Some(field.as_str()),
-            _ => None,
-        };
-        let filter = stream
-            .incremental
-            .as_ref()
-            .and_then(|i| i.field.as_deref())
-            .zip(window.since);
-        let skip = window.skip as usize;
-        let selected = |t: &str| p.selected(t);
-        for (index, record) in records.into_iter().enumerate().skip(skip) {
-            let key = key_ordered.and_then(|f| records::field_text(&record, f));
-            if let (Some(k), Some(last)) = (&key, &window.last_key) {
-                if records::key_cmp(k, last).is_le() {
-                    continue;
-                }
-            }
-            let keyset_key = keyset.and_then(|f| records::field_text(&record, f));
-            let old = filter.is_some_and(|(field, since)| {
-                record
-                    .get(field)
-                    .and_then(Value::as_str)
-                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                    .is_some_and(|t| t < since)
-            });
-            if !old {
-                self.scratch.clear();
-                records::shape(stream, record, &selected, &mut self.scratch)?;
-                if !self.write_record(stream)? {
-                    // Key-ordered pages resume after `last_key`, keyset after `position`; others by count.
-                    window.skip = if key_ordered.is_some() || keyset.is_some() {
-                        0
-                    } else {
-                        index as u64
-                    };
-                    return Ok(Emitted::Full);
-                }
-            }
-            if key.is_some() {
-                window.last_key = key;
-            }
-            if let Some(k) = keyset_key {
-                window.position = Position::After(k);
-            }
-        }
-        Ok(Emitted::All)
-    }
-
-    /// Serializes the shaped rows of one record and adds them if they fit; `false` when the budget is full.
-    fn write_record(&mut self, stream: &Stream) -> Result<bool> {
-        self.buf.clear();
-        self.ranges.clear();
-        let mut size = 0;
-        for shaped in &self.scratch {
-            if shaped.from_hook {
-                let pk = self
-                    .p
-                    .config
-                    .tables
-                    .iter()
-                    .find(|t| t.name == shaped.table)
-                    .map(|t| t.primary_key.as_slice())
-                    .ok_or_else(|| {
-                        Error::Declaration(format!(
-                            "stream `{}`: a hook emitted into table `{}`, which is not declared with Config::table",
-                            stream.key, shaped.table
-                        ))
-                    })?;
-                let key = format!(
-                    "{}\u{0}{}",
-                    shaped.table,
-                    records::key_text(pk, &shaped.row)
-                );
-                if self.hook_keys.contains(&key) {
-                    self.ranges.push(None);
-                    continue;
-                }
-            }
-            let start = self.buf.len();
-            serde_json::to_writer(&mut self.buf, &shaped.row)
-                .map_err(|e| Error::Declaration(format!("row could not be serialized: {e}")))?;
-            self.ranges.push(Some((start, self.buf.len())));
-            size += self.buf.len() - start + shaped.table.len() + 7;
-        }
-        let room = self.sink.room(&self.payload, self.state_bytes);
-        if size > room {
-            if self.payload.rows() == 0 {
-                let parent = &self.scratch[0];
-                return Err(Error::RecordTooLarge {
-                    stream: stream.key.clone(),
-                    key: records::key_text(&stream.table.primary_key, &parent.row),
-                    size,
-                    budget: room,
-                });
-            }
-            return Ok(false);
-        }
-        for (i, shaped) in self.scratch.iter().enumerate() {
-            let Some((start, end)) = self.ranges[i] else {
-                continue;
-            };
-            self.payload
-                .push_serialized(&shaped.table, shaped.kind, &self.buf[start..end]);
-            if shaped.from_hook {
-                if let Some(t) = self.p.config.tables.iter().find(|t| t.name == shaped.table) {
-                    self.hook_keys.insert(format!(
-                        "{}\u{0}{}",
-                        shaped.table,
-                        records::key_text(&t.primary_key, &shaped.row)
-                    ));
-                }
-            }
-        }
-        Ok(true)
     }
 }
 
@@ -545,26 +446,18 @@ enum Shift {
     Reread(Fetched),
 }
 
-/// Moves the records array out of a body (the rest of the body stays for the stop rules).
-fn take_records(stream: &Stream, json: &mut Value) -> Result<Vec<Value>> {
-    match json.pointer_mut(&stream.records) {
-        Some(Value::Array(items)) => Ok(std::mem::take(items)),
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(other) => Err(Error::Pagination {
-            stream: stream.key.clone(),
-            reason: format!(
-                "the records at `{}` are {}, not an array",
-                stream.records,
-                crate::protocol::kind(other)
-            ),
-        }),
+/// The text of `field` in record `index` of a page.
+fn key_at(page: &Page, index: usize, field: &str) -> Option<String> {
+    if index >= page.len() {
+        return None;
     }
+    LazyRow::parse(page.record(index))?.get(field)?.text()
 }
 
 /// The keyset field of the last record, for keyset paging.
-fn last_key_of(stream: &Stream, records: &[Value]) -> Option<String> {
+fn last_key_of(stream: &Stream, page: &Page) -> Option<String> {
     match &stream.pagination.style {
-        Style::Keyset { field, .. } => records.last().and_then(|r| records::field_text(r, field)),
+        Style::Keyset { field, .. } => key_at(page, page.len().checked_sub(1)?, field),
         _ => None,
     }
 }

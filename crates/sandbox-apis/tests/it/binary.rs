@@ -207,3 +207,97 @@ async fn serves_woocommerce_netsuite_and_github() {
     assert_eq!(stats["requests"], 1);
     gh.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn control_endpoints_replace_faults_and_apply_changes() {
+    let (mut child, lines) = serve(&["--api", "loan", "--records", "10", "--seed", "5"], 1).await;
+    let base = &lines[0];
+    let data = || {
+        client()
+            .get(format!("{base}/v1/loan-applications"))
+            .bearer_auth(sandbox_apis::credentials::LOAN_API_KEY)
+    };
+    assert_eq!(send(data()).await.status, 200);
+    let put = send(
+        client()
+            .put(format!("{base}/_sandbox/faults"))
+            .body(r#"["503@always"]"#),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    assert_eq!(send(data()).await.status, 503);
+    let bad = send(
+        client()
+            .put(format!("{base}/_sandbox/faults"))
+            .body(r#"["nonsense"]"#),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(
+        send(client().put(format!("{base}/_sandbox/faults")).body("[]"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(send(data()).await.status, 200);
+    let truth = |t: serde_json::Value| GroundTruth::from_json(&t).unwrap();
+    let before = truth(
+        send(client().get(format!("{base}/_sandbox/ground-truth")))
+            .await
+            .json(),
+    );
+    assert_eq!(
+        send(client().post(format!("{base}/_sandbox/change")))
+            .await
+            .status,
+        200
+    );
+    let after = truth(
+        send(client().get(format!("{base}/_sandbox/ground-truth")))
+            .await
+            .json(),
+    );
+    assert_ne!(before, after);
+    let stats = send(client().get(format!("{base}/_sandbox/stats")))
+        .await
+        .json();
+    assert_eq!(stats["requests"], 3, "control requests are not counted");
+    let on = send(
+        client()
+            .put(format!("{base}/_sandbox/changing"))
+            .body("every=1,creates=2"),
+    )
+    .await;
+    assert_eq!(on.status, 200, "{}", on.text);
+    send(data()).await;
+    let grown = truth(
+        send(client().get(format!("{base}/_sandbox/ground-truth")))
+            .await
+            .json(),
+    );
+    assert_eq!(
+        grown.row_count("loan_applications"),
+        after.row_count("loan_applications") + 2
+    );
+    assert_eq!(
+        send(
+            client()
+                .put(format!("{base}/_sandbox/changing"))
+                .body("off")
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        send(
+            client()
+                .put(format!("{base}/_sandbox/changing"))
+                .body("every=x")
+        )
+        .await
+        .status,
+        400
+    );
+    child.kill().await.unwrap();
+}

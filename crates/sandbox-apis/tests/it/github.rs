@@ -370,3 +370,14 @@ async fn same_seed_same_data() {
     assert_eq!(pa, pb);
     assert_ne!(a.ground_truth(), github(30, 9).await.ground_truth());
 }
+
+#[tokio::test]
+async fn github_enterprise_api_v3_prefix_is_served() {
+    let sandbox = github(12, 10).await;
+    let all = read_all(
+        &sandbox,
+        &format!("/api/v3/repos/{REPO}/issues?state=all&per_page=5"),
+    )
+    .await;
+    assert_eq!(all.len(), 12);
+}

@@ -327,7 +327,7 @@ async fn twenty_thousand_records_page_cheaply() {
     durations.sort();
     let median = durations[durations.len() / 2];
     assert!(
-        median < std::time::Duration::from_millis(100),
+        median < std::time::Duration::from_millis(150),
         "median {median:?} per page"
     );
 }

@@ -431,3 +431,67 @@ async fn changes_move_modified_dates_forward_and_data_is_deterministic() {
     assert!(!got.json().as_array().unwrap().is_empty());
     assert_ne!(a.ground_truth(), woo(40, 13).await.ground_truth());
 }
+
+#[tokio::test]
+async fn after_before_and_modified_before_are_strict() {
+    let sandbox = woo(50, 14).await;
+    let all = read_all(&sandbox, "orders").await;
+    let created: Vec<&str> = all
+        .iter()
+        .map(|o| o["date_created_gmt"].as_str().unwrap())
+        .collect();
+    let cut = created[20];
+    let got = get(
+        &sandbox,
+        "orders",
+        &[
+            ("after", cut),
+            ("dates_are_gmt", "true"),
+            ("per_page", "100"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        got.json().as_array().unwrap().len(),
+        created.iter().filter(|c| **c > cut).count()
+    );
+    let got = get(
+        &sandbox,
+        "orders",
+        &[
+            ("before", cut),
+            ("dates_are_gmt", "true"),
+            ("per_page", "100"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        got.json().as_array().unwrap().len(),
+        created.iter().filter(|c| **c < cut).count()
+    );
+    let modified: Vec<&str> = all
+        .iter()
+        .map(|o| o["date_modified_gmt"].as_str().unwrap())
+        .collect();
+    let cut = modified[10];
+    let got = get(
+        &sandbox,
+        "orders",
+        &[
+            ("modified_before", cut),
+            ("dates_are_gmt", "true"),
+            ("per_page", "100"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        got.json().as_array().unwrap().len(),
+        modified.iter().filter(|m| **m < cut).count()
+    );
+    assert_eq!(
+        get(&sandbox, "orders", &[("after", "not a date")])
+            .await
+            .status,
+        400
+    );
+}
