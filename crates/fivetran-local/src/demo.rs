@@ -343,7 +343,8 @@ async fn build(
 }
 
 /// The sandbox API a connector syncs from, and its secrets template (`{base_url}` still in it): from
-/// `connectors/<name>/sandbox-secrets.json` when it exists (its `_api` names the API), else from [`demo_connector`].
+/// `connectors/<name>/sandbox-secrets.json` when it exists (its `_api` names the API; other `_` keys, such as
+/// `_ignore_columns`, are notes for tests and never secrets), else from [`demo_connector`].
 pub fn sandbox_secrets(root: &Path, connector: &str) -> (String, Option<Value>) {
     let (api, template) = match demo_connector(connector, "{base_url}") {
         Some((api, secrets)) => (api.to_owned(), Some(Value::Object(secrets))),
@@ -370,7 +371,7 @@ pub fn secrets_for(template: &Value, base_url: &str) -> Map<String, Value> {
         .as_object()
         .cloned()
         .unwrap_or_default();
-    secrets.remove("_api");
+    secrets.retain(|name, _| !name.starts_with('_'));
     secrets
 }
 
