@@ -40,8 +40,13 @@
 //! **Rows.** Records are found at a JSON pointer ([`Stream::records`], `""` for a top-level array). Each record
 //! goes through, in order: child arrays split into their tables ([`Child`], child key = parent key columns + the
 //! child's own key), the stream's hook ([`Stream::map`], which may also emit rows into tables declared with
-//! [`Config::table`]), flattening of nested objects (`amount` → `amount_value`, `amount_currency`), and constant
-//! columns ([`Stream::constant`]). Other nested values stay JSON columns.
+//! [`Config::table`]), flattening of nested objects (`amount` → `amount_value`, `amount_currency`), excluded
+//! columns ([`Stream::exclude`]) and constant columns ([`Stream::constant`]). Other nested values stay JSON columns.
+//!
+//! **Values pass through as sent.** Records are not rebuilt as JSON trees: every column value is copied from the
+//! response text as it came, so integers beyond `u64` and long decimals keep every digit. Rows that go through a
+//! hook ([`Stream::map`]) are `serde_json` values: integers within `i64`/`u64` stay
+//! exact, larger ones become the nearest `f64`.
 //!
 //! **Recipes.** How the project's APIs map onto declarations (each compiles as a test of this page):
 //!
@@ -97,9 +102,10 @@
 //!         config = config.stream(
 //!             Stream::new(&record, &["id"], Endpoint::post("/services/rest/query/v1/suiteql", json!({"q": q}))
 //!                 .header("Prefer", "transient"))
-//!             .records("/items")
+//!             .records("/items").exclude("links")
 //!             .paginate(Pagination::keyset("id").after_initial("0").size("limit", 1000).has_more("/hasMore"))
-//!             .incremental(Incremental::template().initial("1970-01-01 00:00:00")
+//!             // TO_DATE reads account-local time: write the bound at the account's offset (here UTC−8).
+//!             .incremental(Incremental::template().initial("1970-01-01 00:00:00").utc_offset(-8 * 3600)
 //!                 .format(CursorFormat::Strftime("%Y-%m-%d %H:%M:%S".into()))));
 //!     }
 //!     Ok(config)
@@ -426,6 +432,15 @@ mod tests {
         assert_eq!(
             CursorFormat::Strftime("%Y-%m-%d %H:%M:%S".into()).format(at),
             "2026-03-01 09:30:00"
+        );
+        let pacific = -8 * 3600;
+        assert_eq!(
+            CursorFormat::Strftime("%Y-%m-%d %H:%M:%S".into()).format_at_offset(at, pacific),
+            "2026-03-01 01:30:00"
+        );
+        assert_eq!(
+            CursorFormat::Rfc3339.format_at_offset(at, pacific),
+            "2026-03-01T01:30:00-08:00"
         );
     }
 

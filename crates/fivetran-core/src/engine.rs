@@ -98,7 +98,9 @@ impl<C: Connector> Engine<C> {
                 return Ok(p.clone());
             }
         }
-        let config = self.connector.configure(secrets)?;
+        let mut config = self.connector.configure(secrets)?;
+        let budget_override = std::env::var(crate::budget::BYTE_BUDGET_ENV).ok();
+        config.budget = config.budget.with_override(budget_override.as_deref())?;
         config.validate()?;
         let ca = secrets.optional("caCertificate")?;
         let http = Http::new(

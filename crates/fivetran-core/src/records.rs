@@ -168,6 +168,9 @@ pub(crate) fn shape<'a>(
                 }
             }
         }
+        for column in &stream.exclude {
+            map.remove(column);
+        }
         for (column, value) in &stream.constants {
             map.insert(column.clone(), value.clone());
         }
@@ -178,6 +181,9 @@ pub(crate) fn shape<'a>(
     } else {
         for field in &stream.flatten {
             row.flatten(field);
+        }
+        for column in &stream.exclude {
+            row.remove(column);
         }
         for (column, value) in &stream.constants {
             row.set(Cow::Borrowed(column.as_str()), Field::Value(value.clone()));
@@ -332,10 +338,11 @@ mod tests {
         // Without a hook the fast path does the same.
         let plain = Stream::new("t", &["id"], Endpoint::get("/x"))
             .flatten("amount")
-            .constant("source", "test");
+            .constant("source", "test")
+            .exclude("links");
         let out = run(
             &plain,
-            json!({"id": 5, "amount": {"value": "2"}, "amount_x": null}),
+            json!({"id": 5, "amount": {"value": "2"}, "amount_x": null, "links": []}),
             &|_| true,
         )
         .unwrap();

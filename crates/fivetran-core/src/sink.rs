@@ -8,9 +8,9 @@
 //! decides where the payload ends up and how much room is left:
 //!
 //! - [`Direct`]: everything in the response body; the budget covers the whole body, state included.
-//! - [`CloudStorage`](crate::storage::CloudStorage): `{"insert":…,"delete":…,"softDelete":…}` goes to the S3 object
+//! - [`CloudStorage`]: `{"insert":…,"delete":…,"softDelete":…}` goes to the S3 object
 //!   ([`Payload::take_object`]) and the body keeps only `state`, `schema`, `hasMore` ([`write_body`] with
-//!   `rows: None`); its budget covers the object only ([`object_budget`](crate::storage::object_budget)). A failed
+//!   `rows: None`); its budget covers the object only ([`object_budget`]). A failed
 //!   upload fails the call, so the state does not advance.
 //!
 //! [`for_request`] picks the sink for a request.
@@ -26,9 +26,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use crate::budget::MAX_BYTE_BUDGET;
 use crate::error::{Error, Result};
 use crate::lambda::Invocation;
-use crate::protocol::{MAX_RESPONSE_BYTES, Request, Row, Table, TableSchema};
+use crate::protocol::{Request, Row, Table, TableSchema};
 use crate::storage::{CloudStorage, ObjectBody, S3Client, object_budget};
 
 /// Bytes of the fixed JSON framing of a body (`{"state":…,"insert":{},…,"hasMore":false}`), rounded up.
@@ -74,7 +75,7 @@ pub fn for_request(
         ));
     }
     Box::new(Direct {
-        budget: budget.min(MAX_RESPONSE_BYTES),
+        budget: budget.min(MAX_BYTE_BUDGET),
     })
 }
 

@@ -110,7 +110,8 @@ pub fn demo_connector(
         ),
         "github" => (
             "github",
-            json!({"baseUrl": base_url, "token": "ghp_sandbox0000000000000000000000000000"}),
+            json!({"baseUrl": base_url, "token": "ghp_sandbox0000000000000000000000000000",
+                   "repositories": "octo-org/widgets,octo-org/gadgets"}),
         ),
         _ => return None,
     };

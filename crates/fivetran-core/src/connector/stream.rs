@@ -22,11 +22,23 @@ pub enum CursorFormat {
 }
 
 impl CursorFormat {
-    /// Formats an instant.
+    /// Formats an instant in UTC.
     pub fn format(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+        self.format_at_offset(at, 0)
+    }
+
+    /// Formats an instant as local time at a fixed UTC offset (`offset_secs` east of UTC); RFC 3339 then carries
+    /// the offset instead of `Z`.
+    pub fn format_at_offset(&self, at: chrono::DateTime<chrono::Utc>, offset_secs: i32) -> String {
+        let zone = chrono::FixedOffset::east_opt(offset_secs)
+            .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
+        let local = at.with_timezone(&zone);
         match self {
-            CursorFormat::Rfc3339 => at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            CursorFormat::Strftime(f) => at.format(f).to_string(),
+            CursorFormat::Rfc3339 if offset_secs == 0 => {
+                at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+            }
+            CursorFormat::Rfc3339 => local.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+            CursorFormat::Strftime(f) => local.format(f).to_string(),
             CursorFormat::EpochSeconds => at.timestamp().to_string(),
         }
     }
@@ -40,6 +52,7 @@ pub struct Incremental {
     pub(crate) format: CursorFormat,
     pub(crate) lookback: Duration,
     pub(crate) initial: Option<String>,
+    pub(crate) utc_offset: i32,
 }
 
 impl Incremental {
@@ -59,6 +72,7 @@ impl Incremental {
             format: CursorFormat::Rfc3339,
             lookback: Duration::from_secs(60),
             initial: None,
+            utc_offset: 0,
         }
     }
 
@@ -80,6 +94,14 @@ impl Incremental {
     /// (`2026-03-01T09:30:00`, WooCommerce's `*_gmt` fields); a missing or unreadable value keeps the record.
     pub fn filter_field(mut self, field: &str) -> Self {
         self.field = Some(field.into());
+        self
+    }
+
+    /// Writes the bounds as local time at a fixed offset from UTC, in seconds east (e.g. `-8 * 3600`), for sources
+    /// that compare in their own time zone (NetSuite's `TO_DATE` uses the account's). Daylight saving moves a real
+    /// zone by an hour: keep the lookback above that.
+    pub fn utc_offset(mut self, seconds_east: i32) -> Self {
+        self.utc_offset = seconds_east;
         self
     }
 
@@ -150,6 +172,7 @@ pub struct Stream {
     pub(crate) children: Vec<Child>,
     pub(crate) flatten: Vec<String>,
     pub(crate) constants: Vec<(String, Value)>,
+    pub(crate) exclude: Vec<String>,
     pub(crate) hook: Option<Hook>,
 }
 
@@ -177,6 +200,7 @@ impl Stream {
             children: Vec::new(),
             flatten: Vec::new(),
             constants: Vec::new(),
+            exclude: Vec::new(),
             hook: None,
         }
     }
@@ -230,6 +254,12 @@ impl Stream {
     /// Flattens a nested object: `field: {a, b}` becomes columns `field_a`, `field_b` (`null` stays `field: null`).
     pub fn flatten(mut self, field: &str) -> Self {
         self.flatten.push(field.into());
+        self
+    }
+
+    /// Leaves a column out of the stream's rows (e.g. NetSuite's per-item `links`), after the hook has seen it.
+    pub fn exclude(mut self, column: &str) -> Self {
+        self.exclude.push(column.into());
         self
     }
 

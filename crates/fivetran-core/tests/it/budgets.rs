@@ -91,10 +91,10 @@ async fn a_sync_of_many_calls_ends_with_every_record() {
 #[tokio::test]
 async fn the_budget_can_never_exceed_the_lambda_limit() {
     let engine =
-        engine(|_: &Secrets| config("http://127.0.0.1:9", 6_291_557, Duration::from_secs(1)));
+        engine(|_: &Secrets| config("http://127.0.0.1:9", 6_291_457, Duration::from_secs(1)));
     let error = call(&engine, json!({}), json!({})).await.unwrap_err();
     assert_eq!(error.error_type(), "DeclarationError");
-    assert!(error.to_string().contains("6291556"), "{error}");
+    assert!(error.to_string().contains("6291456-byte cap"), "{error}");
 }
 
 #[tokio::test]
@@ -107,7 +107,10 @@ async fn the_time_budget_stops_new_requests_and_returns_what_was_gathered() {
         .await
         .unwrap();
     let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_millis(2_000), "{elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(2_150),
+        "returned before the deadline: {elapsed:?}"
+    );
     assert_eq!(response["hasMore"], json!(true));
     let rows = row_count(&response);
     assert!(rows >= 25 && rows % 25 == 0, "{rows}");

@@ -115,7 +115,7 @@ async fn a_failed_upload_fails_the_call_and_the_repeat_succeeds() {
     assert_eq!(error.error_type(), "StorageError");
     let text = error.to_string();
     assert!(
-        text.starts_with("cannot write s3://e2e-later/call-1.json: ")
+        text.starts_with("s3://e2e-later/call-1.json: cannot write the object: ")
             && text.contains("NoSuchBucket"),
         "{text}"
     );

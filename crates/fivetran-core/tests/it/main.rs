@@ -12,5 +12,6 @@ mod moto;
 mod pagination;
 mod resume;
 mod retries;
+mod sandbox;
 mod storage_s3;
 mod summary;

@@ -172,7 +172,7 @@ async fn a_missing_bucket_is_a_storage_error_naming_bucket_and_key() {
     assert!(matches!(error, Error::Storage { .. }), "{error:?}");
     let text = error.to_string();
     assert!(
-        text.starts_with("cannot write s3://no-such-bucket-here/a/b.json: "),
+        text.starts_with("s3://no-such-bucket-here/a/b.json: cannot write the object: "),
         "{text}"
     );
     assert!(
@@ -196,7 +196,7 @@ async fn a_bucket_of_another_account_is_access_denied() {
         .unwrap_err();
     let text = error.to_string();
     assert!(
-        text.starts_with("cannot write s3://someone-elses/x.json: "),
+        text.starts_with("s3://someone-elses/x.json: cannot write the object: "),
         "{text}"
     );
     assert!(
@@ -229,7 +229,7 @@ async fn a_closed_port_is_a_network_storage_error() {
         .unwrap_err();
     let text = error.to_string();
     assert!(
-        text.starts_with("cannot write s3://bucket/k.json: network error"),
+        text.starts_with("s3://bucket/k.json: cannot write the object: network error"),
         "{text}"
     );
     assert!(
@@ -253,7 +253,7 @@ async fn missing_credentials_are_named() {
 }
 
 #[tokio::test]
-async fn a_server_that_never_answers_is_given_up_at_the_deadline() {
+async fn a_server_that_never_answers_is_given_up_before_the_deadline() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     // Accepts connections and reads nothing back: the upload hangs until the client gives up.
@@ -282,11 +282,11 @@ async fn a_server_that_never_answers_is_given_up_at_the_deadline() {
         .to_string();
     let waited = started.elapsed();
     assert!(
-        error.starts_with("cannot write s3://bucket/slow.json: network error"),
+        error.starts_with("s3://bucket/slow.json: cannot write the object: network error"),
         "{error}"
     );
     assert!(
-        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(5),
+        waited >= Duration::from_millis(1400) && waited < Duration::from_secs(2),
         "{waited:?}"
     );
 }
@@ -362,4 +362,37 @@ async fn the_streamed_upload_declares_its_length() {
     );
     assert!(!head.contains("transfer-encoding"), "{head}");
     assert!(request.ends_with(std::str::from_utf8(&object.to_vec()).unwrap()));
+}
+
+#[tokio::test]
+async fn get_object_reads_back_what_was_written_and_names_what_is_missing() {
+    let server = moto();
+    server.create_bucket("read-back", None).await;
+    let client = client();
+    let object = ObjectBody::from_chunks([bytes::Bytes::from_static(
+        br#"{"insert":{"t":[{"id":1}]},"delete":{}}"#,
+    )]);
+    client
+        .put_object("read-back", "dir/one.json", &object, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .get_object("read-back", "dir/one.json")
+            .await
+            .unwrap(),
+        object.to_vec()
+    );
+    let error = client
+        .get_object("read-back", "dir/none.json")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(
+            "s3://read-back/dir/none.json: cannot read the object: S3 answered HTTP 404 NoSuchKey"
+        ),
+        "{error}"
+    );
+    assert_no_secret(&error);
 }
