@@ -344,8 +344,7 @@ async fn build(
 }
 
 /// The sandbox API a connector syncs from, and its secrets template (`{base_url}` still in it): from
-/// `connectors/<name>/sandbox-secrets.json` when it exists (its `_api` names the API; other `_` keys, such as
-/// `_ignore_columns`, are notes for tests and never secrets), else from [`demo_connector`].
+/// `connectors/<name>/sandbox-secrets.json` when it exists (its `_api` names the API), else from [`demo_connector`].
 pub fn sandbox_secrets(root: &Path, connector: &str) -> (String, Option<Value>) {
     let (api, template) = match demo_connector(connector, "{base_url}") {
         Some((api, secrets)) => (api.to_owned(), Some(Value::Object(secrets))),
@@ -372,8 +371,25 @@ pub fn secrets_for(template: &Value, base_url: &str) -> Map<String, Value> {
         .as_object()
         .cloned()
         .unwrap_or_default();
-    secrets.retain(|name, _| !name.starts_with('_'));
+    // Keys starting with `_` describe the test set-up (`_api`, `_ignoreColumns`), not the connector's secrets.
+    secrets.retain(|key, _| !key.starts_with('_'));
     secrets
+}
+
+/// The columns a connector adds beyond the stand-in's ground truth (`_ignoreColumns` in `sandbox-secrets.json`),
+/// which comparisons with the ground truth leave out.
+pub fn ignored_columns(template: &Value) -> Vec<String> {
+    template
+        .get("_ignoreColumns")
+        .and_then(Value::as_array)
+        .map(|columns| {
+            columns
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Replaces `{base_url}` in every string of a JSON template.

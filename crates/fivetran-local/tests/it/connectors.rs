@@ -2,15 +2,14 @@
 //! stand-in's ground truth in the warehouse, and a second sync with no source changes must leave it as it is.
 //!
 //! Connectors are found in `connectors/`; each is built with `cargo build -p <name>` first (a no-op when it is up to
-//! date). The stand-in API and secrets come from `connectors/<name>/sandbox-secrets.json` or the demo's table; its
-//! optional `_ignore_columns` names columns the connector adds (left out of the ground-truth comparison).
+//! date). The stand-in API and secrets come from `connectors/<name>/sandbox-secrets.json` or the demo's table.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use fivetran_local::demo;
 use fivetran_local::sync::Stop;
-use sandbox_apis::{Api, DiffOptions, SandboxConfig};
+use sandbox_apis::{Api, SandboxConfig};
 use serde_json::{Map, Value};
 
 use crate::support::*;
@@ -114,20 +113,12 @@ async fn every_connector_syncs_its_stand_in_to_the_ground_truth() {
             "{connector}: {}",
             fivetran_local::output::summary(&report)
         );
-        let ignore_columns = template
-            .get("_ignore_columns")
-            .and_then(Value::as_array)
-            .map(|columns| {
-                columns
-                    .iter()
-                    .filter_map(|c| c.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let differences = sandbox.ground_truth().diff_with(
-            &warehouse.read_all().unwrap(),
-            &DiffOptions { ignore_columns },
-        );
+        let options = sandbox_apis::DiffOptions {
+            ignore_columns: demo::ignored_columns(&template),
+        };
+        let differences = sandbox
+            .ground_truth()
+            .diff_with(&warehouse.read_all().unwrap(), &options);
         assert!(
             differences.is_empty(),
             "{connector}: {} differences with the ground truth, first: {:?}",
