@@ -326,6 +326,11 @@ mod tests {
 
     #[tokio::test]
     async fn every_log_line_carries_request_id_and_sync_id() {
+        // Register the log callsites on this thread before any subscriber exists: a callsite still being
+        // registered by a parallel test while `set_default` runs can keep a stale "never" interest (tracing-core
+        // caches interest globally), which would drop this test's events at random.
+        call(json!({"state": {}, "secrets": {}})).await.unwrap();
+        call(json!({"state": 5})).await.unwrap_err();
         for format in [LogFormat::Json, LogFormat::Text] {
             let buffer = LogBuffer::default();
             let _guard = tracing::subscriber::set_default(subscriber(
@@ -333,6 +338,9 @@ mod tests {
                 EnvFilter::new("info"),
                 buffer.clone(),
             ));
+            // Other tests on other threads may have registered these callsites while no subscriber wanted them;
+            // recompute the cached interest now that this thread's subscriber exists.
+            tracing::callsite::rebuild_interest_cache();
             call(json!({"state": {}, "secrets": {"apiKey": "s3cr3t-value"}, "sync_id": "sync-7"}))
                 .await
                 .unwrap();
