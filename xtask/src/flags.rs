@@ -25,6 +25,9 @@ commands:
       independence, fresh generated files).
   new NAME
       scaffold connectors/NAME: a declaration skeleton, a README and a test.
+  demo [ARGS]...
+      build the connectors and the API stand-ins, sync every connector through its real binary
+      into a local SQLite warehouse and say how to query it (ARGS go to `fivetran-local demo`).
   help
       print this text.
 ";
@@ -36,6 +39,7 @@ pub enum Command {
     Codegen(codegen::Options),
     Tidy,
     New { name: String },
+    Demo { args: Vec<String> },
     Help,
 }
 
@@ -49,6 +53,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command> {
     match command.as_str() {
         "build-all" => parse_build_all(&rest).map(Command::BuildAll),
         "codegen" => parse_codegen(&rest).map(Command::Codegen),
+        "demo" => Ok(Command::Demo { args: rest }),
         "tidy" => no_arguments(&rest, "tidy").map(|()| Command::Tidy),
         "new" => match rest.as_slice() {
             [name] if !name.starts_with('-') => Ok(Command::New { name: name.clone() }),

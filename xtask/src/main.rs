@@ -5,6 +5,7 @@ mod arch;
 mod archive;
 mod build_all;
 mod codegen;
+mod demo;
 mod elf;
 mod flags;
 mod output;
@@ -33,6 +34,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         Command::Codegen(options) => codegen::run(&project, &options),
         Command::Tidy => tidy::run(&project),
         Command::New { name } => anyhow::bail!("new {name} is not implemented yet"),
+        Command::Demo { args } => demo::run(&project, &args),
         Command::Help => {
             output::line(flags::HELP);
             Ok(())

@@ -110,10 +110,7 @@ fn record_stream(record_type: &str) -> Stream {
                 .initial("1900-01-01 00:00:00")
                 .lookback(LOOKBACK),
         )
-        .map(|row, _| {
-            row.remove("links");
-            Ok(())
-        })
+        .exclude("links")
 }
 
 /// A SuiteQL request (`Prefer: transient` is required).

@@ -55,34 +55,45 @@ fn configure(secrets: &Secrets) -> Result<Config> {
         .map_err(|_| Error::invalid_secret("storeUrl", "is not a valid URL"))?;
     Ok(base
         .setup_test(Endpoint::get("/orders").query("per_page", "1"))
-        .stream(list("orders", "/orders", true).child(Child::new(
-            "line_items",
-            "order_line_items",
-            "order_id",
-            &["id"],
-        )))
-        .stream(list("products", "/products", true))
-        .stream(list("customers", "/customers", false)))
+        .stream(
+            list("orders", "/orders", Changes::ModifiedAfter).child(Child::new(
+                "line_items",
+                "order_line_items",
+                "order_id",
+                &["id"],
+            )),
+        )
+        .stream(list("products", "/products", Changes::ModifiedAfter))
+        .stream(list("customers", "/customers", Changes::ReadAll)))
+}
+
+/// How a collection narrows each sync to recent changes.
+enum Changes {
+    /// The server filters: `modified_after` (UTC through `dates_are_gmt`).
+    ModifiedAfter,
+    /// No server-side filter (customers): every page is read, and records whose `date_modified_gmt` is older
+    /// than the window are dropped here.
+    ReadAll,
 }
 
 /// One collection, in id order (stable while records change), pages fetched concurrently once
-/// `X-WP-TotalPages` is known. Orders and products are incremental on `modified_after` (UTC through
-/// `dates_are_gmt`); customers have no such filter and are read in full each sync (a small table).
-fn list(table: &str, path: &str, incremental: bool) -> Stream {
+/// `X-WP-TotalPages` is known.
+fn list(table: &str, path: &str, changes: Changes) -> Stream {
     let mut endpoint = Endpoint::get(path)
         .query("orderby", "id")
         .query("order", "asc");
-    if incremental {
-        endpoint = endpoint.query("dates_are_gmt", "true");
-    }
-    let stream = Stream::new(table, &["id"], endpoint).paginate(
-        Pagination::page_number("page")
-            .size("per_page", PER_PAGE)
-            .total_pages(Total::Header("x-wp-totalpages".into())),
-    );
-    if incremental {
-        stream.incremental(Incremental::query("modified_after").lookback(LOOKBACK))
-    } else {
-        stream
-    }
+    let incremental = match changes {
+        Changes::ModifiedAfter => {
+            endpoint = endpoint.query("dates_are_gmt", "true");
+            Incremental::query("modified_after")
+        }
+        Changes::ReadAll => Incremental::template().filter_field("date_modified_gmt"),
+    };
+    Stream::new(table, &["id"], endpoint)
+        .paginate(
+            Pagination::page_number("page")
+                .size("per_page", PER_PAGE)
+                .total_pages(Total::Header("x-wp-totalpages".into())),
+        )
+        .incremental(incremental.lookback(LOOKBACK))
 }

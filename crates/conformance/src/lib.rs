@@ -26,6 +26,7 @@
 //!
 //! | function | spec | what it proves |
 //! |---|---|---|
+//! | [`shape`] | 1 | folder = package = binary name; depends on `fivetran-core`, on no other connector and no HTTP crate; `main.rs` under 150 lines without HTTP/retry/paging/state code; README covers secrets, tables, primary keys, incremental behaviour, rate limits, deploy (not async: `shape(env!("CARGO_MANIFEST_DIR"))`) |
 //! | [`full_sync`] | 3.1 | a sync from `{}` leaves the ground truth: every table, row, column; deletes applied |
 //! | [`second_sync_unchanged`] | 3.4 | a second sync with no source changes leaves the warehouse as it was |
 //! | [`resume_from_every_state`] | 3.2 | a many-call sync where every call is repeated (a Fivetran retry) and the process restarts between calls ends where the uninterrupted run ends |
@@ -47,6 +48,7 @@ mod resume;
 mod scope;
 mod secrets;
 mod setup;
+mod shape;
 
 use std::path::PathBuf;
 
@@ -60,6 +62,7 @@ pub use resume::resume_from_every_state;
 pub use scope::sync_scope;
 pub use secrets::secrets_never_leak;
 pub use setup::setup_test;
+pub use shape::shape;
 
 /// A running stand-in, as the secrets builder sees it.
 #[derive(Debug, Clone, Copy)]

@@ -13,7 +13,7 @@
 //! with no rows: the same when the state did not move, else `hasMore: true` with the moved state (streams with
 //! nothing new finished). The engine never returns `hasMore: true` with no rows and an unchanged state.
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -248,9 +248,6 @@ impl Stop {
         }
     }
 }
-
-/// Pages fetched ahead, in order.
-pub(crate) type Ahead = VecDeque<(crate::paginate::Position, Result<crate::http::Fetched>)>;
 
 /// Writes the summary line and builds the body.
 pub(crate) async fn finish(

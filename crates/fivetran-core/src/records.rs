@@ -238,6 +238,18 @@ pub(crate) fn key_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
+/// A record's timestamp for [`Incremental::filter_field`](crate::connector::Incremental::filter_field): RFC 3339, or
+/// `YYYY-MM-DDTHH:MM:SS` / `YYYY-MM-DD HH:MM:SS` without an offset, read as UTC (WooCommerce's `*_gmt` fields).
+pub(crate) fn instant(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(at.to_utc());
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
+        .map(|naive| naive.and_utc())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,5 +380,27 @@ mod tests {
         assert_eq!(key_cmp("la_000009", "la_000010"), std::cmp::Ordering::Less);
         let row = RowData::Map(json!({"a": "x", "b": 2}).as_object().unwrap().clone());
         assert_eq!(key_text(&["a".into(), "b".into()], &row), "x/2");
+    }
+
+    #[test]
+    fn filter_timestamps_with_or_without_an_offset() {
+        let utc = |t: &str| instant(t).map(|at| at.to_rfc3339());
+        assert_eq!(
+            utc("2026-03-01T09:30:00+02:00").as_deref(),
+            Some("2026-03-01T07:30:00+00:00")
+        );
+        assert_eq!(
+            utc("2026-03-01T09:30:00Z").as_deref(),
+            Some("2026-03-01T09:30:00+00:00")
+        );
+        assert_eq!(
+            utc("2026-03-01T09:30:00").as_deref(),
+            Some("2026-03-01T09:30:00+00:00")
+        );
+        assert_eq!(
+            utc("2026-03-01 09:30:00.5").as_deref(),
+            Some("2026-03-01T09:30:00.500+00:00")
+        );
+        assert_eq!(utc("1/15/2026"), None);
     }
 }

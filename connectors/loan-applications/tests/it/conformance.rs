@@ -16,6 +16,11 @@ pub fn subject() -> Subject {
     .scope_table("loan_applications")
 }
 
+#[test]
+fn shape() {
+    connector_conformance::shape(env!("CARGO_MANIFEST_DIR"));
+}
+
 #[tokio::test]
 async fn full_sync() {
     connector_conformance::full_sync(&subject()).await;

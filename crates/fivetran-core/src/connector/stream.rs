@@ -89,8 +89,9 @@ impl Incremental {
         self
     }
 
-    /// Records whose RFC 3339 `field` is older than the window's lower bound are dropped (for endpoints without a
-    /// server-side filter, e.g. GitHub pulls).
+    /// Records whose `field` is older than the window's lower bound are dropped (for endpoints without a
+    /// server-side filter, e.g. GitHub pulls). The field is RFC 3339, or a date-time without an offset read as UTC
+    /// (`2026-03-01T09:30:00`, WooCommerce's `*_gmt` fields); a missing or unreadable value keeps the record.
     pub fn filter_field(mut self, field: &str) -> Self {
         self.field = Some(field.into());
         self

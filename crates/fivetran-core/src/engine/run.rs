@@ -2,12 +2,13 @@
 //! check of key-ordered page numbers, and the record loop under the byte budget.
 
 use std::cmp::Ordering as Cmp;
+use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{Ahead, HookKeys, Prepared, Stop, finish};
+use super::{HookKeys, Prepared, Stop, finish};
 use crate::budget::TimeBudget;
 use crate::connector::Stream;
 use crate::error::{Error, Result};
@@ -41,6 +42,23 @@ pub(crate) struct Run<'a> {
     buf: Vec<u8>,
     ranges: Vec<Option<(usize, usize)>>,
     retry_hint: Option<std::time::Duration>,
+}
+
+/// Pages fetched ahead, in page order.
+type Ahead = VecDeque<AheadPage>;
+
+/// A page fetched ahead, with the probe that checks the boundary before it (key-ordered page numbers).
+struct AheadPage {
+    position: Position,
+    fetched: Result<Fetched>,
+    probe: Option<Probe>,
+}
+
+/// A one-record probe at the last position of the page before a boundary, sent after the page behind the boundary
+/// arrived: the boundary is proven when it still finds `key` there.
+struct Probe {
+    key: String,
+    fetched: Result<Fetched>,
 }
 
 /// The outcome of emitting one page.
@@ -172,32 +190,38 @@ impl<'a> Run<'a> {
             self.save(stream, &window, &seen);
             pagination.check_pages(&stream.key, window.pages + 1)?;
             let position = window.position.clone();
-            let fetched = if ahead.front().is_some_and(|(pos, _)| *pos == position) {
-                ahead
-                    .pop_front()
-                    .map_or_else(|| unreachable_page(stream), |(_, f)| f)
+            let (fetched, probe) = if ahead.front().is_some_and(|a| a.position == position) {
+                match ahead.pop_front() {
+                    Some(a) => (a.fetched, a.probe),
+                    None => (unreachable_page(stream), None),
+                }
             } else {
                 ahead.clear();
                 if !self.time.may_start() {
                     return Ok(Some(self.unopen(stream, fresh, &window, Stop::Time)));
                 }
-                self.fetch(stream, &window, &position, None).await
+                (self.fetch(stream, &window, &position, None).await, None)
             };
             let fetched = match self.stop_for(fetched)? {
                 Ok(f) => f,
                 Err(stop) => return Ok(Some(self.unopen(stream, fresh, &window, stop))),
             };
             let page = &fetched.page;
-            match self.shift_check(stream, &window, &position, page).await? {
+            match self
+                .shift_check(stream, &window, &position, page, probe)
+                .await?
+            {
                 None => {}
                 Some(Shift::Stop(stop)) => return Ok(Some(stop)),
                 Some(Shift::Reread(earlier)) => {
-                    // Emit the previous page again (records past the last key) before this verified page.
-                    window.pages += 1;
-                    self.pages += 1;
-                    if let Emitted::Full = self.emit(stream, &mut window, &earlier.page)? {
-                        self.save(stream, &window, &seen);
-                        return Ok(Some(Stop::Bytes));
+                    // Emit the earlier pages again (records past the last key) before this verified page.
+                    for earlier in &earlier {
+                        window.pages += 1;
+                        self.pages += 1;
+                        if let Emitted::Full = self.emit(stream, &mut window, &earlier.page)? {
+                            self.save(stream, &window, &seen);
+                            return Ok(Some(Stop::Bytes));
+                        }
                     }
                 }
             }
@@ -334,7 +358,7 @@ impl<'a> Run<'a> {
         let Next::Page(first) = next else {
             return Vec::new();
         };
-        if k < 2 || pagination.key_ordered.is_some() {
+        if k < 2 {
             return Vec::new();
         }
         match (&pagination.style, first) {
@@ -363,7 +387,8 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Fetches pages concurrently (bounded by the settings' concurrency); results stay in page order.
+    /// Fetches pages concurrently (bounded by the settings' concurrency); results stay in page order. For key-ordered
+    /// page numbers, the boundary probes follow once the whole batch has arrived.
     async fn fetch_ahead(
         &self,
         stream: &Stream,
@@ -377,18 +402,74 @@ impl<'a> Run<'a> {
             .iter()
             .map(|pos| self.fetch(stream, window, pos, None));
         let results = futures_util::future::join_all(fetches).await;
-        positions.into_iter().zip(results).collect()
+        let mut ahead: Ahead = positions
+            .into_iter()
+            .zip(results)
+            .map(|(position, fetched)| AheadPage {
+                position,
+                fetched,
+                probe: None,
+            })
+            .collect();
+        self.probe_ahead(stream, window, &mut ahead).await;
+        ahead
+    }
+
+    /// The probes of a key-ordered batch (see the crate docs, "Consistency"), sent concurrently after every page of
+    /// the batch arrived. Each boundary — between the last key read and the first page, then between consecutive
+    /// pages — is checked against the last key before it; a boundary that an overlap already proves (the page
+    /// starts at or before that key) needs no probe. The probes are only attached here: [`Run::shift_check`]
+    /// judges them in page order, so the batch is accepted up to its first unproven boundary.
+    async fn probe_ahead(&self, stream: &Stream, window: &Window, ahead: &mut Ahead) {
+        let pagination = &stream.pagination;
+        let (Some(field), Style::PageNumber { first, .. }) =
+            (&pagination.key_ordered, &pagination.style)
+        else {
+            return;
+        };
+        let size = pagination.page_size().unwrap_or(1);
+        let mut before = window.last_key.clone();
+        let mut wanted = Vec::new();
+        for (index, page) in ahead.iter().enumerate() {
+            let Ok(fetched) = &page.fetched else { break };
+            let n = pagination.page_number_of(&page.position);
+            if let Some(last) = &before {
+                let overlaps = key_at(&fetched.page, 0, field)
+                    .is_some_and(|k| records::key_cmp(&k, last).is_le());
+                if n > *first && !overlaps {
+                    wanted.push((index, last.clone(), probe_page(*first, size, n)));
+                }
+            }
+            // An empty page ends the stream; nothing after it is read.
+            before = match fetched.page.len().checked_sub(1) {
+                Some(i) => key_at(&fetched.page, i, field),
+                None => break,
+            };
+        }
+        if wanted.is_empty() || !self.time.may_start() {
+            return;
+        }
+        let probes = wanted.iter().map(|(index, _, probe)| {
+            self.fetch(stream, window, &ahead[*index].position, Some((*probe, 1)))
+        });
+        let results = futures_util::future::join_all(probes).await;
+        for ((index, key, _), fetched) in wanted.into_iter().zip(results) {
+            ahead[index].probe = Some(Probe { key, fetched });
+        }
     }
 
     /// The deletion-shift check (see the crate docs, "Consistency"): a key-ordered page that does not start at or
-    /// before the last key read is accepted only if a one-record probe finds the last key still at the end of the
-    /// previous page; otherwise the previous page is read again and emitted first.
+    /// before the last key read is accepted only if a one-record probe, sent after the page, finds the key before
+    /// the boundary still at the end of the previous page (`probe`, when the page was fetched in a batch; else it
+    /// is sent now). Otherwise earlier pages are read again, from the previous one backwards until one starts at
+    /// or before the last key, and emitted first.
     async fn shift_check(
         &mut self,
         stream: &Stream,
         window: &Window,
         position: &Position,
         page: &Page,
+        probe: Option<Probe>,
     ) -> Result<Option<Shift>> {
         let pagination = &stream.pagination;
         let (Some(field), Style::PageNumber { first, .. }, Some(last)) =
@@ -405,45 +486,57 @@ impl<'a> Run<'a> {
             return Ok(None);
         }
         let size = pagination.page_size().unwrap_or(1);
-        let probe_page = (n - first) * size - 1 + first;
-        let probe = self
-            .fetch(stream, window, position, Some((probe_page, 1)))
-            .await;
+        let (key, probe) = match probe {
+            Some(Probe { key, fetched }) => (key, fetched),
+            None => {
+                let at = probe_page(*first, size, n);
+                let fetched = self.fetch(stream, window, position, Some((at, 1))).await;
+                (last.clone(), fetched)
+            }
+        };
         let probe = match self.stop_for(probe)? {
             Ok(f) => f,
             Err(stop) => return Ok(Some(Shift::Stop(stop))),
         };
         let probe_key = key_at(&probe.page, 0, field);
-        if probe_key.is_some_and(|k| records::key_cmp(&k, last) == Cmp::Equal) {
+        if probe_key.is_some_and(|k| records::key_cmp(&k, &key) == Cmp::Equal) {
             return Ok(None);
         }
         tracing::info!(stream = %stream.key, page = n, "records shifted since the previous page; reading it again");
-        let previous = Position::Page(n - 1);
-        let earlier = self.fetch(stream, window, &previous, None).await;
-        let earlier = match self.stop_for(earlier)? {
-            Ok(f) => f,
-            Err(stop) => return Ok(Some(Shift::Stop(stop))),
-        };
-        let contiguous =
-            key_at(&earlier.page, 0, field).is_some_and(|k| records::key_cmp(&k, last).is_le());
-        if !contiguous {
-            return Err(Error::Pagination {
-                stream: stream.key.clone(),
-                reason: format!(
-                    "more than a page of records ({size}) disappeared between two requests; retry the sync"
-                ),
-            });
+        // Read backwards (each request after the previous one) until a page starts at or before the last key: the
+        // pages read again and this one then cover every record after the last key (positions only move earlier).
+        let mut earlier = Vec::new();
+        for m in (*first..n).rev() {
+            let fetched = self.fetch(stream, window, &Position::Page(m), None).await;
+            let fetched = match self.stop_for(fetched)? {
+                Ok(f) => f,
+                Err(stop) => return Ok(Some(Shift::Stop(stop))),
+            };
+            let reaches = m == *first
+                || key_at(&fetched.page, 0, field)
+                    .is_some_and(|k| records::key_cmp(&k, last).is_le());
+            earlier.push(fetched);
+            if reaches {
+                break;
+            }
+            tracing::info!(stream = %stream.key, page = m, "more than a page of records shifted; reading one more page back");
         }
+        earlier.reverse();
         Ok(Some(Shift::Reread(earlier)))
     }
+}
+
+/// The page number of the one-record probe at the last position of the page before page `n`.
+fn probe_page(first: u64, size: u64, n: u64) -> u64 {
+    (n - first) * size - 1 + first
 }
 
 /// What the deletion-shift check decided.
 enum Shift {
     /// Stop the invocation (quota or time).
     Stop(Stop),
-    /// Emit this earlier page (re-read) before the current one.
-    Reread(Fetched),
+    /// Emit these earlier pages (read again, in page order) before the current one.
+    Reread(Vec<Fetched>),
 }
 
 /// The text of `field` in record `index` of a page.

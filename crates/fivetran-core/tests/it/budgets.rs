@@ -139,3 +139,50 @@ async fn no_time_for_a_request_means_no_rows_unchanged_state_and_no_more() {
     assert_eq!(response["state"], state);
     assert_eq!(server.hits().len(), 0);
 }
+
+#[tokio::test]
+async fn a_call_that_finishes_a_stream_without_rows_goes_on_with_the_moved_state() {
+    // Stream `a` has nothing new but answers slowly; `b` cannot start before the margin in the first call.
+    let server = Server::start(|hit| {
+        if hit.path == "/a" {
+            Reply::json(json!({"data": []})).delay(Duration::from_millis(1_600))
+        } else {
+            padded(3, 10)(hit)
+        }
+    })
+    .await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| {
+        Ok(Config::new(&url, Auth::None)?
+            .budget(BudgetSettings {
+                bytes: 5 << 20,
+                time_margin: Duration::from_secs(1),
+            })
+            .stream(Stream::new("a", &["id"], Endpoint::get("/a")).records("/data"))
+            .stream(
+                Stream::new("b", &["id"], Endpoint::get("/b"))
+                    .records("/data")
+                    .paginate(Pagination::page_number("page").size("page_size", 25)),
+            ))
+    });
+    let first = call_with(&engine, json!({}), json!({}), Duration::from_millis(2_500))
+        .await
+        .unwrap();
+    assert_eq!(row_count(&first), 0);
+    assert_eq!(
+        first["hasMore"],
+        json!(true),
+        "the state moved: stream a is done"
+    );
+    assert_eq!(first["state"]["streams"]["a"]["done"], json!(true));
+    let second = call(&engine, first["state"].clone(), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(ids(std::slice::from_ref(&second), "b"), ["1", "2", "3"]);
+    assert_eq!(second["hasMore"], json!(false));
+    assert_eq!(
+        server.hits().iter().filter(|h| h.path == "/a").count(),
+        1,
+        "a is not read again"
+    );
+}

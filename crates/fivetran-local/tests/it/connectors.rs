@@ -82,29 +82,6 @@ fn settled(
         .collect()
 }
 
-/// The warehouse rows without the columns a connector adds beyond what the ground truth describes (e.g. NetSuite's
-/// `lastmodifieddate_iso`): each connector's own tests compare those; this test compares what every connector shares.
-fn known_columns(
-    truth: &sandbox_apis::GroundTruth,
-    mut tables: std::collections::BTreeMap<String, Vec<Map<String, Value>>>,
-) -> std::collections::BTreeMap<String, Vec<Map<String, Value>>> {
-    for (name, rows) in &mut tables {
-        let Some(expected) = truth.tables.get(name) else {
-            continue;
-        };
-        let known: std::collections::BTreeSet<&String> = expected
-            .rows
-            .values()
-            .chain(expected.optional_rows.values())
-            .flat_map(|r| r.keys())
-            .collect();
-        for row in rows {
-            row.retain(|column, _| column.starts_with("_fivetran_") || known.contains(column));
-        }
-    }
-    tables
-}
-
 #[tokio::test]
 async fn every_connector_syncs_its_stand_in_to_the_ground_truth() {
     let root = workspace_root();
@@ -142,8 +119,12 @@ async fn every_connector_syncs_its_stand_in_to_the_ground_truth() {
             "{connector}: {}",
             fivetran_local::output::summary(&report)
         );
-        let truth = sandbox.ground_truth();
-        let differences = truth.diff(&known_columns(&truth, warehouse.read_all().unwrap()));
+        let options = sandbox_apis::DiffOptions {
+            ignore_columns: demo::ignored_columns(&template),
+        };
+        let differences = sandbox
+            .ground_truth()
+            .diff_with(&warehouse.read_all().unwrap(), &options);
         assert!(
             differences.is_empty(),
             "{connector}: {} differences with the ground truth, first: {:?}",

@@ -1,7 +1,5 @@
 //! The record loop: shaping each record of a page into rows and adding them while the byte budget allows.
 
-use chrono::DateTime;
-
 use super::{Emitted, Run};
 use crate::connector::Stream;
 use crate::engine::Prepared;
@@ -48,7 +46,7 @@ impl Run<'_> {
             let old = filter.is_some_and(|(field, since)| {
                 row.get(field)
                     .and_then(Field::text)
-                    .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                    .and_then(|t| records::instant(&t))
                     .is_some_and(|t| t < since)
             });
             if !old {
