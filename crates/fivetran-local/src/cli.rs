@@ -34,9 +34,14 @@ pub enum Command {
         /// How rows travel back: in the response (direct) or through S3 (cloud-storage).
         #[arg(long, value_enum, default_value_t = Method::Direct)]
         sync_method: Method,
-        /// The S3 bucket for --sync-method cloud-storage.
+        /// The S3 bucket for --sync-method cloud-storage. S3 is configured as the AWS SDKs read it
+        /// (AWS_ENDPOINT_URL_S3, AWS_REGION, AWS_ACCESS_KEY_ID, ...), from --env and then this process's
+        /// environment; those variables are passed on to the function too.
         #[arg(long)]
         bucket: Option<String>,
+        /// Prefix of the object keys for --sync-method cloud-storage (`<prefix><sync_id>/<call>.json`).
+        #[arg(long, default_value = "fivetran-local/")]
+        key_prefix: String,
         /// Print the report as JSON on stdout.
         #[arg(long)]
         json: bool,
@@ -181,13 +186,41 @@ pub struct WarehouseArgs {
 }
 
 impl FunctionArgs {
-    pub fn host_config(&self, default_logs: Option<PathBuf>) -> Result<HostConfig> {
+    /// The `--env` pairs.
+    pub fn env_pairs(&self) -> Result<Vec<(String, String)>> {
         let mut env = Vec::new();
         for pair in &self.env {
             let Some((key, value)) = pair.split_once('=') else {
                 bail!("--env `{pair}` must be KEY=VALUE");
             };
             env.push((key.to_owned(), value.to_owned()));
+        }
+        Ok(env)
+    }
+
+    /// A variable from `--env`, else from this process's environment.
+    pub fn var(&self, name: &str) -> Option<String> {
+        let from_args = self
+            .env_pairs()
+            .ok()
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v));
+        from_args.or_else(|| std::env::var(name).ok())
+    }
+
+    pub fn host_config(
+        &self,
+        default_logs: Option<PathBuf>,
+        forward_s3: bool,
+    ) -> Result<HostConfig> {
+        let mut env = self.env_pairs()?;
+        if forward_s3 {
+            for name in request::S3_VARIABLES {
+                if !env.iter().any(|(k, _)| k == name) {
+                    if let Ok(value) = std::env::var(name) {
+                        env.push((name.to_owned(), value));
+                    }
+                }
+            }
         }
         if !(self.timeout > 0.0 && self.timeout <= 900.0) {
             bail!("--timeout must be between 0 and 900 seconds (Lambda's maximum)");
@@ -214,15 +247,17 @@ impl FunctionArgs {
         &self,
         default_logs: Option<PathBuf>,
     ) -> Result<fivetran_local::host::FunctionHost> {
-        self.start_resolved(self.resolve()?, default_logs).await
+        self.start_resolved(self.resolve()?, default_logs, false)
+            .await
     }
 
     pub async fn start_resolved(
         &self,
         bootstrap: fivetran_local::artifact::Bootstrap,
         default_logs: Option<PathBuf>,
+        forward_s3: bool,
     ) -> Result<fivetran_local::host::FunctionHost> {
-        let config = self.host_config(default_logs)?;
+        let config = self.host_config(default_logs, forward_s3)?;
         fivetran_local::host::FunctionHost::start(bootstrap, config)
             .await
             .with_context(|| format!("cannot start the function `{}`", self.function))

@@ -45,15 +45,23 @@ async fn run(command: Command) -> Result<ExitCode> {
             max_calls,
             sync_method,
             bucket,
+            key_prefix,
             json,
         } => {
-            if matches!(sync_method, Method::CloudStorage) {
-                let _ = bucket;
-                bail!(
-                    "--sync-method cloud-storage needs an S3 reader, which this build does not have yet \
-                     (the seam is `fivetran_local::request::ObjectStore`); use --sync-method direct"
-                );
-            }
+            let method = match (sync_method, bucket) {
+                (Method::Direct, _) => SyncMethod::Direct,
+                (Method::CloudStorage, None) => {
+                    bail!("--sync-method cloud-storage needs --bucket NAME")
+                }
+                (Method::CloudStorage, Some(bucket)) => SyncMethod::CloudStorage {
+                    bucket,
+                    key_prefix,
+                    store: std::sync::Arc::new(request::S3Store::from_vars(|name| {
+                        function.var(name)
+                    })),
+                },
+            };
+            let cloud = matches!(method, SyncMethod::CloudStorage { .. });
             let template = request.template()?;
             let bootstrap = function.resolve()?;
             let connection = warehouse_connection(&function.function);
@@ -64,7 +72,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             let mut store = Warehouse::open(&path, &connection, &warehouse.table_prefix)
                 .with_context(|| format!("cannot open the warehouse `{}`", path.display()))?;
             let mut host = function
-                .start_resolved(bootstrap, Some(path.with_extension("log")))
+                .start_resolved(bootstrap, Some(path.with_extension("log")), cloud)
                 .await?;
             output::status(&format!(
                 "syncing {} ({}) into {} as connection `{connection}`",
@@ -74,7 +82,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             ));
             let options = SyncOptions {
                 request: template,
-                method: SyncMethod::Direct,
+                method,
                 max_calls,
                 ..SyncOptions::default()
             };

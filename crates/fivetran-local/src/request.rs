@@ -52,6 +52,48 @@ pub trait ObjectStore: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = std::result::Result<Vec<u8>, String>> + Send + 'a>>;
 }
 
+/// Reads `CLOUD_STORAGE` objects from S3 (or an S3-compatible endpoint) with `fivetran-core`'s S3 client.
+pub struct S3Store {
+    client: fivetran_core::storage::S3Client,
+}
+
+impl S3Store {
+    /// A reader configured from variables as the AWS SDKs read them: `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`,
+    /// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+        let config = fivetran_core::storage::S3Config::from_vars(var);
+        S3Store {
+            client: fivetran_core::storage::S3Client::new(reqwest::Client::new(), config),
+        }
+    }
+}
+
+impl ObjectStore for S3Store {
+    fn fetch<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+    ) -> Pin<Box<dyn Future<Output = std::result::Result<Vec<u8>, String>> + Send + 'a>> {
+        Box::pin(async move {
+            self.client
+                .get_object(bucket, key)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// The variables that configure S3 access, shared by the function (which writes) and the reader.
+pub const S3_VARIABLES: [&str; 7] = [
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
+
 /// Reads a secrets file: a JSON object of the connection's setup-form values.
 pub fn load_secrets(path: &Path) -> Result<Map<String, Value>> {
     let error = |reason: String| Error::Secrets {

@@ -8,5 +8,6 @@ mod conformance;
 mod connectors;
 mod demo;
 mod reference;
+mod s3;
 mod support;
 mod sync;
