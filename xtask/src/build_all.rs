@@ -120,7 +120,12 @@ pub fn build(project: &Project, options: &Options) -> Result<Vec<Artifact>> {
             artifacts.push(package(project, connector, arch, &binary)?);
         }
     }
-    write_checksums(&project.release_assets_dir())?;
+    let expected: Vec<String> = project
+        .connectors()?
+        .iter()
+        .flat_map(|connector| Arch::ALL.map(|arch| asset_name(connector, arch)))
+        .collect();
+    write_checksums(&project.release_assets_dir(), &expected)?;
     Ok(artifacts)
 }
 
@@ -129,16 +134,24 @@ pub fn asset_name(connector: &str, arch: Arch) -> String {
     format!("{connector}-{arch}.zip")
 }
 
-/// Writes `SHA256SUMS` (the `sha256sum` format) for every zip in `dir`, sorted by name.
-pub fn write_checksums(dir: &Path) -> Result<()> {
+/// Writes `SHA256SUMS` (the `sha256sum` format) for the zips in `dir` that are `expected` (the release asset
+/// names of the current connectors), sorted by name; zips of connectors that no longer exist are removed.
+pub fn write_checksums(dir: &Path, expected: &[String]) -> Result<()> {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let name = entry
             .with_context(|| format!("reading {}", dir.display()))?
             .file_name();
         let name = name.to_string_lossy().into_owned();
-        if name.ends_with(".zip") {
+        if !name.ends_with(".zip") {
+            continue;
+        }
+        if expected.contains(&name) {
             names.push(name);
+        } else {
+            let stale = dir.join(&name);
+            std::fs::remove_file(&stale)
+                .with_context(|| format!("removing {}", stale.display()))?;
         }
     }
     names.sort();

@@ -8,6 +8,7 @@ mod codegen;
 mod demo;
 mod elf;
 mod flags;
+mod new;
 mod output;
 mod project;
 mod tidy;
@@ -33,7 +34,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         Command::BuildAll(options) => build_all::run(&project, &options),
         Command::Codegen(options) => codegen::run(&project, &options),
         Command::Tidy => tidy::run(&project),
-        Command::New { name } => anyhow::bail!("new {name} is not implemented yet"),
+        Command::New { name } => new::run(&project, &name),
         Command::Demo { args } => demo::run(&project, &args),
         Command::Help => {
             output::line(flags::HELP);
