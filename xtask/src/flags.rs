@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 
 use crate::arch::Arch;
-use crate::{build_all, codegen};
+use crate::{bench, build_all, codegen};
 
 pub const HELP: &str = "\
 cargo xtask <command>
@@ -23,6 +23,11 @@ commands:
   tidy
       check the repository rules (module headers, workspace dependencies, connector
       independence, fresh generated files).
+  bench [--records N] [--page-size N] [--latency MS] [--concurrency N] [--starts N]
+        [--function PATH] [--no-build] [--engine] [--out FILE]
+      end-to-end sync of the loan connector (release build) against the stand-in with injected
+      latency, CPU time and peak RSS, cold start, zip sizes (--engine: also the engine
+      micro-benchmark); prints a table and writes target/bench/results.json.
   new NAME
       scaffold connectors/NAME: a declaration skeleton, a README and a test.
   help
@@ -35,6 +40,7 @@ pub enum Command {
     BuildAll(build_all::Options),
     Codegen(codegen::Options),
     Tidy,
+    Bench(bench::Options),
     New { name: String },
     Help,
 }
@@ -50,6 +56,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command> {
         "build-all" => parse_build_all(&rest).map(Command::BuildAll),
         "codegen" => parse_codegen(&rest).map(Command::Codegen),
         "tidy" => no_arguments(&rest, "tidy").map(|()| Command::Tidy),
+        "bench" => parse_bench(&rest).map(Command::Bench),
         "new" => match rest.as_slice() {
             [name] if !name.starts_with('-') => Ok(Command::New { name: name.clone() }),
             _ => bail!("usage: cargo xtask new NAME"),
@@ -85,6 +92,36 @@ fn parse_codegen(rest: &[String]) -> Result<codegen::Options> {
     }
     if !options.connectors.is_empty() && options.out.is_none() {
         bail!("codegen: --connector needs --out (deploy/ always follows connectors/)");
+    }
+    Ok(options)
+}
+
+fn parse_bench(rest: &[String]) -> Result<bench::Options> {
+    let mut options = bench::Options::default();
+    let mut args = rest.iter();
+    while let Some(arg) = args.next() {
+        let mut number = |name: &str| -> Result<u64> {
+            let value = args
+                .next()
+                .with_context(|| format!("{name} needs a value"))?;
+            value
+                .parse()
+                .with_context(|| format!("{name} needs a whole number, got `{value}`"))
+        };
+        match arg.as_str() {
+            "--records" => options.records = number(arg)?.max(1),
+            "--page-size" => options.page_size = number(arg)?.max(1),
+            "--latency" => options.latency_ms = number(arg)?,
+            "--concurrency" => options.concurrency = number(arg)?.max(1),
+            "--starts" => options.starts = number(arg)?.max(1) as usize,
+            "--function" => {
+                options.function = Some(args.next().context("--function needs a path")?.into())
+            }
+            "--out" => options.out = Some(args.next().context("--out needs a file")?.into()),
+            "--no-build" => options.build = false,
+            "--engine" => options.engine = true,
+            _ => bail!("unknown bench argument `{arg}`\n\n{HELP}"),
+        }
     }
     Ok(options)
 }
@@ -176,6 +213,23 @@ mod tests {
         );
         assert!(parse_words("new").is_err());
         assert!(parse_words("codegen --force").is_err());
+    }
+
+    #[test]
+    fn bench_flags() {
+        let Command::Bench(options) = parse_words(
+            "bench --records 500 --latency 5 --concurrency 4 --starts 3 --no-build --engine",
+        )
+        .unwrap() else {
+            panic!("expected bench");
+        };
+        assert_eq!(
+            (options.records, options.latency_ms, options.concurrency),
+            (500, 5, 4)
+        );
+        assert!(options.starts == 3 && !options.build && options.engine);
+        assert!(parse_words("bench --records many").is_err());
+        assert!(parse_words("bench --fast").is_err());
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! `cargo xtask`: the project's build tool. One module per task: `build_all`, `codegen`, `tidy`, `new`;
+//! `cargo xtask`: the project's build tool. One module per task: `build_all`, `codegen`, `tidy`, `new`, `bench`;
 //! shared pieces: `project` (layout, connector discovery), `arch`, `elf`, `archive`, `output`, `flags`.
 
 mod arch;
 mod archive;
+mod bench;
 mod build_all;
 mod codegen;
 mod elf;
@@ -32,6 +33,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         Command::BuildAll(options) => build_all::run(&project, &options),
         Command::Codegen(options) => codegen::run(&project, &options),
         Command::Tidy => tidy::run(&project),
+        Command::Bench(options) => bench::run(&project, &options),
         Command::New { name } => anyhow::bail!("new {name} is not implemented yet"),
         Command::Help => {
             output::line(flags::HELP);
