@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 
 use crate::arch::Arch;
-use crate::{bench, build_all, codegen};
+use crate::{bench, build_all, codegen, fuzz};
 
 pub const HELP: &str = "\
 cargo xtask <command>
@@ -28,6 +28,9 @@ commands:
       end-to-end sync of the loan connector (release build) against the stand-in with injected
       latency, CPU time and peak RSS, cold start, zip sizes (--engine: also the engine
       micro-benchmark); prints a table and writes target/bench/results.json.
+  fuzz [--seconds N] [TARGET]...
+      run the cargo-fuzz targets in fuzz/ (all, or the named ones) with nightly for N seconds
+      each (default 60); needs `cargo install cargo-fuzz`.
   new NAME
       scaffold connectors/NAME: a declaration skeleton, a README and a test.
   help
@@ -41,6 +44,7 @@ pub enum Command {
     Codegen(codegen::Options),
     Tidy,
     Bench(bench::Options),
+    Fuzz(fuzz::Options),
     New { name: String },
     Help,
 }
@@ -57,6 +61,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command> {
         "codegen" => parse_codegen(&rest).map(Command::Codegen),
         "tidy" => no_arguments(&rest, "tidy").map(|()| Command::Tidy),
         "bench" => parse_bench(&rest).map(Command::Bench),
+        "fuzz" => parse_fuzz(&rest).map(Command::Fuzz),
         "new" => match rest.as_slice() {
             [name] if !name.starts_with('-') => Ok(Command::New { name: name.clone() }),
             _ => bail!("usage: cargo xtask new NAME"),
@@ -121,6 +126,24 @@ fn parse_bench(rest: &[String]) -> Result<bench::Options> {
             "--no-build" => options.build = false,
             "--engine" => options.engine = true,
             _ => bail!("unknown bench argument `{arg}`\n\n{HELP}"),
+        }
+    }
+    Ok(options)
+}
+
+fn parse_fuzz(rest: &[String]) -> Result<fuzz::Options> {
+    let mut options = fuzz::Options::default();
+    let mut args = rest.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seconds" => {
+                let value = args.next().context("--seconds needs a value")?;
+                options.seconds = value
+                    .parse()
+                    .with_context(|| format!("--seconds needs a whole number, got `{value}`"))?;
+            }
+            flag if flag.starts_with('-') => bail!("unknown fuzz argument `{arg}`\n\n{HELP}"),
+            target => options.targets.push(target.to_owned()),
         }
     }
     Ok(options)
@@ -230,6 +253,11 @@ mod tests {
         assert!(options.starts == 3 && !options.build && options.engine);
         assert!(parse_words("bench --records many").is_err());
         assert!(parse_words("bench --fast").is_err());
+        let Command::Fuzz(fuzz) = parse_words("fuzz --seconds 5 state keyset").unwrap() else {
+            panic!("expected fuzz");
+        };
+        assert_eq!((fuzz.seconds, fuzz.targets.len()), (5, 2));
+        assert!(parse_words("fuzz --minutes 5").is_err());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `cargo xtask`: the project's build tool. One module per task: `build_all`, `codegen`, `tidy`, `new`, `bench`;
+//! `cargo xtask`: the project's build tool. One module per task: `build_all`, `codegen`, `tidy`, `new`, `bench`, `fuzz`;
 //! shared pieces: `project` (layout, connector discovery), `arch`, `elf`, `archive`, `output`, `flags`.
 
 mod arch;
@@ -8,6 +8,7 @@ mod build_all;
 mod codegen;
 mod elf;
 mod flags;
+mod fuzz;
 mod output;
 mod project;
 mod tidy;
@@ -34,6 +35,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         Command::Codegen(options) => codegen::run(&project, &options),
         Command::Tidy => tidy::run(&project),
         Command::Bench(options) => bench::run(&project, &options),
+        Command::Fuzz(options) => fuzz::run(&project, &options),
         Command::New { name } => anyhow::bail!("new {name} is not implemented yet"),
         Command::Help => {
             output::line(flags::HELP);
