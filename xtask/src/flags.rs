@@ -33,6 +33,9 @@ commands:
       each (default 60); needs `cargo install cargo-fuzz`.
   new NAME
       scaffold connectors/NAME: a declaration skeleton, a README and a test.
+  demo [ARGS]...
+      build the connectors and the API stand-ins, sync every connector through its real binary
+      into a local SQLite warehouse and say how to query it (ARGS go to `fivetran-local demo`).
   help
       print this text.
 ";
@@ -46,6 +49,7 @@ pub enum Command {
     Bench(bench::Options),
     Fuzz(fuzz::Options),
     New { name: String },
+    Demo { args: Vec<String> },
     Help,
 }
 
@@ -59,6 +63,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command> {
     match command.as_str() {
         "build-all" => parse_build_all(&rest).map(Command::BuildAll),
         "codegen" => parse_codegen(&rest).map(Command::Codegen),
+        "demo" => Ok(Command::Demo { args: rest }),
         "tidy" => no_arguments(&rest, "tidy").map(|()| Command::Tidy),
         "bench" => parse_bench(&rest).map(Command::Bench),
         "fuzz" => parse_fuzz(&rest).map(Command::Fuzz),

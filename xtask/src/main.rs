@@ -6,6 +6,7 @@ mod archive;
 mod bench;
 mod build_all;
 mod codegen;
+mod demo;
 mod elf;
 mod flags;
 mod fuzz;
@@ -37,6 +38,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         Command::Bench(options) => bench::run(&project, &options),
         Command::Fuzz(options) => fuzz::run(&project, &options),
         Command::New { name } => anyhow::bail!("new {name} is not implemented yet"),
+        Command::Demo { args } => demo::run(&project, &args),
         Command::Help => {
             output::line(flags::HELP);
             Ok(())

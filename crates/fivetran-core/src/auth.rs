@@ -126,6 +126,12 @@ impl Auth {
         }
     }
 
+    /// Whether the method holds a token it can renew ([`Auth::on_rejected`] then gets a new one): a `401` is worth
+    /// one immediate retry.
+    pub fn renews_tokens(&self) -> bool {
+        matches!(self, Auth::OAuth2ClientCredentials(_))
+    }
+
     /// Tells the method that the API rejected a request (`401`): a cached OAuth2 token is dropped so the next
     /// attempt fetches a new one. Other methods have nothing to forget.
     pub async fn on_rejected(&self) {

@@ -1,9 +1,10 @@
 //! Byte and time budgets of one invocation.
 //!
 //! - The **byte budget** bounds the serialized response, state included (default 5 MiB, never above
-//!   [`MAX_RESPONSE_BYTES`](crate::protocol::MAX_RESPONSE_BYTES)). The sink measures every row as it serializes it;
+//!   [`MAX_BYTE_BUDGET`] = 6 MiB = 6,291,456 bytes, a hundred bytes under Lambda's
+//!   [`MAX_RESPONSE_BYTES`]). The sink measures every row as it serializes it;
 //!   the engine adds a record only while the rows written so far, plus a reserve for the state, the schema and the
-//!   JSON framing, stay under the budget.
+//!   JSON framing, stay under the budget. The function's `FIVETRAN_BYTE_BUDGET` variable replaces the declared value.
 //! - The **time budget** is the Lambda deadline minus a margin: once less than the margin is left, no new request
 //!   starts and the invocation returns what it gathered with `hasMore: true`.
 
@@ -12,11 +13,18 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::error::{Error, Result};
 use crate::protocol::MAX_RESPONSE_BYTES;
 
+/// The largest byte budget a connector may set: 6 MiB, just under Lambda's limit of 6,291,556 bytes.
+pub const MAX_BYTE_BUDGET: usize = 6 * 1024 * 1024;
+
 /// The default byte budget of a response: 5 MiB.
 pub const DEFAULT_BYTE_BUDGET: usize = 5 * 1024 * 1024;
 
 /// The default time margin kept before the Lambda deadline.
 pub const DEFAULT_TIME_MARGIN: Duration = Duration::from_secs(15);
+
+/// The function's environment variable that replaces the declared byte budget (bytes, 4096..=6,291,556): lets an
+/// operator shrink responses without a rebuild, and lets tests make a sync take several calls.
+pub const BYTE_BUDGET_ENV: &str = "FIVETRAN_BYTE_BUDGET";
 
 /// Budget settings a connector may change (tests use small values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,9 +47,10 @@ impl Default for BudgetSettings {
 impl BudgetSettings {
     /// Checks the settings: the byte budget can never exceed Lambda's response limit.
     pub fn validate(&self) -> Result<()> {
-        if self.bytes > MAX_RESPONSE_BYTES {
+        if self.bytes > MAX_BYTE_BUDGET {
             return Err(Error::Declaration(format!(
-                "byte budget {} is above Lambda's response limit of {MAX_RESPONSE_BYTES} bytes",
+                "byte budget {} is above the {MAX_BYTE_BUDGET}-byte cap (Lambda refuses responses over \
+                 {MAX_RESPONSE_BYTES} bytes, state included)",
                 self.bytes
             )));
         }
@@ -52,6 +61,18 @@ impl BudgetSettings {
             )));
         }
         Ok(())
+    }
+
+    /// These settings with the byte budget taken from `value` (the [`BYTE_BUDGET_ENV`] variable) when it is set.
+    pub fn with_override(mut self, value: Option<&str>) -> Result<Self> {
+        if let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) {
+            self.bytes = text.parse().map_err(|_| {
+                Error::Declaration(format!(
+                    "{BYTE_BUDGET_ENV} must be a number of bytes, found {text:?}"
+                ))
+            })?;
+        }
+        Ok(self)
     }
 }
 
@@ -116,16 +137,33 @@ mod tests {
     fn the_byte_budget_cannot_exceed_the_lambda_limit() {
         assert!(BudgetSettings::default().validate().is_ok());
         let too_big = BudgetSettings {
-            bytes: MAX_RESPONSE_BYTES + 1,
+            bytes: MAX_BYTE_BUDGET + 1,
             ..BudgetSettings::default()
         };
+        let error = too_big.validate().unwrap_err().to_string();
         assert!(
-            too_big
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("6291556")
+            error.contains("6291456-byte cap") && error.contains("6291556"),
+            "{error}"
         );
+        let at_cap = BudgetSettings {
+            bytes: MAX_BYTE_BUDGET,
+            ..BudgetSettings::default()
+        };
+        assert!(at_cap.validate().is_ok());
+    }
+
+    #[test]
+    fn the_environment_can_replace_the_byte_budget() {
+        let default = BudgetSettings::default();
+        assert_eq!(default.with_override(None).unwrap(), default);
+        assert_eq!(default.with_override(Some(" ")).unwrap(), default);
+        let small = default.with_override(Some("8192")).unwrap();
+        assert_eq!(small.bytes, 8192);
+        assert!(small.validate().is_ok());
+        let tiny = default.with_override(Some("100")).unwrap();
+        assert!(tiny.validate().is_err());
+        let error = default.with_override(Some("5MB")).unwrap_err().to_string();
+        assert!(error.contains(BYTE_BUDGET_ENV), "{error}");
     }
 
     #[test]

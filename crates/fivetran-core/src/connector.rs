@@ -40,15 +40,102 @@
 //! **Rows.** Records are found at a JSON pointer ([`Stream::records`], `""` for a top-level array). Each record
 //! goes through, in order: child arrays split into their tables ([`Child`], child key = parent key columns + the
 //! child's own key), the stream's hook ([`Stream::map`], which may also emit rows into tables declared with
-//! [`Config::table`]), flattening of nested objects (`amount` → `amount_value`, `amount_currency`), and constant
-//! columns ([`Stream::constant`]). Other nested values stay JSON columns.
+//! [`Config::table`]), flattening of nested objects (`amount` → `amount_value`, `amount_currency`), excluded
+//! columns ([`Stream::exclude`]) and constant columns ([`Stream::constant`]). Other nested values stay JSON columns.
+//!
+//! **Values pass through as sent.** Records are not rebuilt as JSON trees: every column value is copied from the
+//! response text as it came, so integers beyond `u64` and long decimals keep every digit. Rows that go through a
+//! hook ([`Stream::map`]) are `serde_json` values: integers within `i64`/`u64` stay
+//! exact, larger ones become the nearest `f64`.
+//!
+//! **Recipes.** How the project's APIs map onto declarations (each compiles as a test of this page):
+//!
+//! ```
+//! # use std::time::Duration;
+//! # use fivetran_core::auth::Auth;
+//! # use fivetran_core::connector::{Child, Config, CursorFormat, Endpoint, Incremental, Stream};
+//! # use fivetran_core::paginate::{Pagination, Total};
+//! # use fivetran_core::protocol::Table;
+//! # use fivetran_core::{Result, Secrets};
+//! # use serde_json::{json, Value};
+//! // Loan API: page numbers over id order with the deletion-shift check, an advisor hook, soft deletes.
+//! fn loan(s: &Secrets) -> Result<Config> {
+//!     let pages = || Pagination::page_number("page").size("page_size", 100)
+//!         .total_pages(Total::Body("/pagination/total_pages".into()));
+//!     Ok(Config::new(s.required("baseUrl")?.expose(), Auth::Bearer(s.required("apiKey")?))?
+//!         .table(Table::new("advisors", &["id"]))
+//!         .stream(Stream::new("loan_applications", &["id"], Endpoint::get("/v1/loan-applications"))
+//!             .records("/data").paginate(pages().key_ordered("id"))
+//!             .incremental(Incremental::query("updated_since"))
+//!             .flatten("amount")
+//!             .child(Child::new("applicants", "applicants", "loan_application_id", &["id"]))
+//!             .map(|row, emit| {
+//!                 let advisor = row.remove("advisor").unwrap_or(Value::Null);
+//!                 row.insert("advisor_id".into(), advisor.get("id").cloned().unwrap_or(Value::Null));
+//!                 if let Value::Object(a) = advisor { emit.insert("advisors", a) }
+//!                 Ok(())
+//!             }))
+//!         .stream(Stream::deletes("loan_applications", &["id"], Endpoint::get("/v1/loan-applications/deleted"))
+//!             .soft_deletes().records("/data").paginate(pages())
+//!             .incremental(Incremental::query("since"))))
+//! }
+//! // WooCommerce: id order, `modified_after` frozen per sync (strictly "after": the lookback covers it),
+//! // page count from `X-WP-TotalPages` (pages fetched concurrently).
+//! fn woo(s: &Secrets) -> Result<Config> {
+//!     let list = |path: &str| Endpoint::get(path).query("orderby", "id").query("order", "asc");
+//!     let pages = || Pagination::page_number("page").size("per_page", 100)
+//!         .total_pages(Total::Header("X-WP-TotalPages".into()));
+//!     let base = format!("{}/wp-json/wc/v3", s.required("storeUrl")?.expose().trim_end_matches('/'));
+//!     let auth = Auth::Basic { username: s.required("consumerKey")?, password: s.required("consumerSecret")? };
+//!     Ok(Config::new(&base, auth)?
+//!         .stream(Stream::new("orders", &["id"], list("/orders").query("dates_are_gmt", "true"))
+//!             .paginate(pages()).incremental(Incremental::query("modified_after"))
+//!             .child(Child::new("line_items", "order_line_items", "order_id", &["id"])))
+//!         .stream(Stream::new("customers", &["id"], list("/customers")).paginate(pages())))
+//! }
+//! // NetSuite SuiteQL: POST, keyset on id with a frozen lower bound inside the query, `hasMore` flag.
+//! fn netsuite(s: &Secrets) -> Result<Config> {
+//!     let mut config = Config::new("https://123-sb1.suitetalk.api.netsuite.com", Auth::None)?;
+//!     for record in s.list("recordTypes")?.unwrap_or_else(|| vec!["customer".into()]) {
+//!         let q = format!("SELECT * FROM {record} WHERE id > {{after}} AND lastmodifieddate >= \
+//!                          TO_DATE('{{since}}', 'YYYY-MM-DD HH24:MI:SS') ORDER BY id");
+//!         config = config.stream(
+//!             Stream::new(&record, &["id"], Endpoint::post("/services/rest/query/v1/suiteql", json!({"q": q}))
+//!                 .header("Prefer", "transient"))
+//!             .records("/items").exclude("links")
+//!             .paginate(Pagination::keyset("id").after_initial("0").size("limit", 1000).has_more("/hasMore"))
+//!             // TO_DATE reads account-local time: write the bound at the account's offset (here UTC−8).
+//!             .incremental(Incremental::template().initial("1970-01-01 00:00:00").utc_offset(-8 * 3600)
+//!                 .format(CursorFormat::Strftime("%Y-%m-%d %H:%M:%S".into()))));
+//!     }
+//!     Ok(config)
+//! }
+//! // GitHub: one stream per repository into a shared table, `Link` paging in creation order, frozen `since`.
+//! fn github(s: &Secrets) -> Result<Config> {
+//!     let mut config = Config::new("https://api.github.com", Auth::Bearer(s.required("token")?))?
+//!         .header("Accept", "application/vnd.github+json").header("X-GitHub-Api-Version", "2022-11-28");
+//!     for repo in s.list("repositories")?.unwrap_or_default() {
+//!         config = config.stream(
+//!             Stream::new("issues", &["id"], Endpoint::get(&format!("/repos/{repo}/issues"))
+//!                 .query("state", "all").query("sort", "created").query("direction", "asc").query("per_page", "100"))
+//!             .state_key(&format!("issues:{repo}")).paginate(Pagination::link_header())
+//!             .incremental(Incremental::query("since")).constant("repository", repo.as_str()));
+//!     }
+//!     Ok(config)
+//! }
+//! # let secrets = Secrets::new(json!({"baseUrl": "https://api.lender.example", "apiKey": "k",
+//! #     "storeUrl": "https://shop.example", "consumerKey": "ck", "consumerSecret": "cs",
+//! #     "recordTypes": "customer,item", "token": "t", "repositories": "octo/a,octo/b"}).as_object().unwrap().clone());
+//! # assert_eq!(loan(&secrets)?.streams().len(), 2);
+//! # assert_eq!(woo(&secrets)?.streams().len(), 2);
+//! # assert_eq!(netsuite(&secrets)?.streams().len(), 2);
+//! # assert_eq!(github(&secrets)?.streams().len(), 2);
+//! # Ok::<(), fivetran_core::Error>(())
+//! ```
 //!
 //! **Generic secrets.** Every connector accepts `startDate` (RFC 3339 or `YYYY-MM-DD`; the first sync's lower bound
 //! for incremental streams), `tables` (comma-separated table names; only those are synced, children and hook tables
 //! included only when named) and `caCertificate` (PEM; an extra trusted root for the upstream API).
-
-use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Map, Value};
@@ -58,9 +145,12 @@ use crate::auth::Auth;
 use crate::budget::BudgetSettings;
 use crate::error::{Error, Result};
 use crate::http::HttpSettings;
-use crate::paginate::Pagination;
-use crate::protocol::{Row, Table};
+use crate::protocol::Table;
 use crate::secrets::Secrets;
+
+mod stream;
+
+pub use stream::{Child, CursorFormat, Emit, Hook, Incremental, Kind, Stream};
 
 /// A connector: turns the request's secrets into its configuration.
 pub trait Connector: Send + Sync + 'static {
@@ -124,12 +214,20 @@ impl Config {
         self
     }
 
-    /// Replaces all HTTP settings (timeouts, retries, caps); headers set before are kept unless `settings` has some.
-    pub fn http(mut self, mut settings: HttpSettings) -> Self {
-        if settings.headers.is_empty() {
-            settings.headers = std::mem::take(&mut self.http.headers);
+    /// Replaces the HTTP settings (timeouts, retries, caps, rate limit, concurrency). Headers set with
+    /// [`Config::header`] are kept; `settings.headers` are added where no header of that name is set.
+    pub fn http(mut self, settings: HttpSettings) -> Self {
+        let mut headers = std::mem::take(&mut self.http.headers);
+        for (name, value) in settings.headers.iter() {
+            let name = name.to_ascii_lowercase();
+            if !headers.iter().any(|(n, _)| *n == name) {
+                headers.push((name, value.clone()));
+            }
         }
-        self.http = settings;
+        self.http = HttpSettings {
+            headers,
+            ..settings
+        };
         self
     }
 
@@ -294,254 +392,6 @@ impl Vars<'_> {
     }
 }
 
-/// How a timestamp is written into a request parameter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CursorFormat {
-    /// RFC 3339 in UTC with whole seconds: `2026-03-01T09:30:00Z`.
-    Rfc3339,
-    /// A `chrono` format string, in UTC (e.g. `%Y-%m-%d %H:%M:%S`).
-    Strftime(String),
-    /// Seconds since the Unix epoch.
-    EpochSeconds,
-}
-
-impl CursorFormat {
-    /// Formats an instant.
-    pub fn format(&self, at: chrono::DateTime<chrono::Utc>) -> String {
-        match self {
-            CursorFormat::Rfc3339 => at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            CursorFormat::Strftime(f) => at.format(f).to_string(),
-            CursorFormat::EpochSeconds => at.timestamp().to_string(),
-        }
-    }
-}
-
-/// An incremental cursor: the window `[previous sync's start − lookback, this sync's start]`, frozen per sync.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Incremental {
-    pub(crate) param: Option<String>,
-    pub(crate) field: Option<String>,
-    pub(crate) format: CursorFormat,
-    pub(crate) lookback: Duration,
-    pub(crate) initial: Option<String>,
-}
-
-impl Incremental {
-    /// The lower bound goes into `?{param}={since}` (RFC 3339 unless [`Incremental::format`] says otherwise).
-    pub fn query(param: &str) -> Self {
-        Incremental {
-            param: Some(param.into()),
-            ..Incremental::template()
-        }
-    }
-
-    /// The lower bound is used only through `{since}` in the endpoint's query or body.
-    pub fn template() -> Self {
-        Incremental {
-            param: None,
-            field: None,
-            format: CursorFormat::Rfc3339,
-            lookback: Duration::from_secs(60),
-            initial: None,
-        }
-    }
-
-    /// How the bound is written.
-    pub fn format(mut self, format: CursorFormat) -> Self {
-        self.format = format;
-        self
-    }
-
-    /// How far before the previous sync's start the next window begins (default 60 s): covers clock skew and
-    /// sources with a coarse or strict ("after") filter.
-    pub fn lookback(mut self, lookback: Duration) -> Self {
-        self.lookback = lookback;
-        self
-    }
-
-    /// Records whose RFC 3339 `field` is older than the window's lower bound are dropped (for endpoints without a
-    /// server-side filter, e.g. GitHub pulls).
-    pub fn filter_field(mut self, field: &str) -> Self {
-        self.field = Some(field.into());
-        self
-    }
-
-    /// The `{since}` text when there is no lower bound yet (first sync without `startDate`), for bodies.
-    pub fn initial(mut self, text: &str) -> Self {
-        self.initial = Some(text.into());
-        self
-    }
-}
-
-/// What a stream emits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Inserted (upserted) rows.
-    Rows,
-    /// Deleted rows (primary-key columns only).
-    Deletes,
-}
-
-/// A nested array split out into its own table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Child {
-    pub(crate) field: String,
-    pub(crate) table: Table,
-    pub(crate) parent_column: String,
-}
-
-impl Child {
-    /// The array `field` becomes table `table`; each row gets the parent's key as `parent_column` (with several
-    /// parent key columns: `parent_column`, `parent_column_2`, …); its key is `parent_column` + `key`.
-    pub fn new(field: &str, table: &str, parent_column: &str, key: &[&str]) -> Self {
-        let mut pk = vec![parent_column];
-        pk.extend_from_slice(key);
-        Child {
-            field: field.into(),
-            table: Table::new(table, &pk),
-            parent_column: parent_column.into(),
-        }
-    }
-}
-
-/// A per-record hook: edits the record and may emit rows into tables declared with [`Config::table`].
-pub type Hook = Arc<dyn Fn(&mut Row, &mut Emit) -> Result<()> + Send + Sync>;
-
-/// Rows a hook emits into other tables. Rows with the same key are written once per invocation.
-#[derive(Debug, Default)]
-pub struct Emit {
-    pub(crate) rows: Vec<(String, Row)>,
-}
-
-impl Emit {
-    /// Emits a row into `table` (declared with [`Config::table`]).
-    pub fn insert(&mut self, table: &str, row: Row) {
-        self.rows.push((table.to_owned(), row));
-    }
-}
-
-/// One stream: a table filled from one paginated endpoint.
-#[derive(Clone)]
-pub struct Stream {
-    pub(crate) table: Table,
-    pub(crate) key: String,
-    pub(crate) kind: Kind,
-    pub(crate) endpoint: Endpoint,
-    pub(crate) records: String,
-    pub(crate) pagination: Pagination,
-    pub(crate) incremental: Option<Incremental>,
-    pub(crate) children: Vec<Child>,
-    pub(crate) flatten: Vec<String>,
-    pub(crate) constants: Vec<(String, Value)>,
-    pub(crate) hook: Option<Hook>,
-}
-
-impl std::fmt::Debug for Stream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stream")
-            .field("table", &self.table.name)
-            .field("key", &self.key)
-            .field("kind", &self.kind)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Stream {
-    /// A stream filling `table` (primary key `primary_key`) from `endpoint`, one page, records at the top level.
-    pub fn new(table: &str, primary_key: &[&str], endpoint: Endpoint) -> Self {
-        Stream {
-            table: Table::new(table, primary_key),
-            key: table.into(),
-            kind: Kind::Rows,
-            endpoint,
-            records: String::new(),
-            pagination: Pagination::single(),
-            incremental: None,
-            children: Vec::new(),
-            flatten: Vec::new(),
-            constants: Vec::new(),
-            hook: None,
-        }
-    }
-
-    /// A stream of deleted records of `table`: each record's key columns become a delete.
-    pub fn deletes(table: &str, primary_key: &[&str], endpoint: Endpoint) -> Self {
-        Stream {
-            kind: Kind::Deletes,
-            key: format!("{table}:deleted"),
-            ..Stream::new(table, primary_key, endpoint)
-        }
-    }
-
-    /// Deletes of this stream's table are soft (`_fivetran_deleted = true`).
-    pub fn soft_deletes(mut self) -> Self {
-        self.table = self.table.soft_deletes();
-        self
-    }
-
-    /// The key of this stream's entry in the state (default: the table name). Streams sharing a table (one per
-    /// GitHub repository) need distinct keys.
-    pub fn state_key(mut self, key: &str) -> Self {
-        self.key = key.into();
-        self
-    }
-
-    /// Where the records array is in the body (a JSON pointer; `""`, the default, for a top-level array).
-    pub fn records(mut self, pointer: &str) -> Self {
-        self.records = pointer.into();
-        self
-    }
-
-    /// The pagination (default: a single request).
-    pub fn paginate(mut self, pagination: Pagination) -> Self {
-        self.pagination = pagination;
-        self
-    }
-
-    /// The incremental cursor (default: the whole collection each sync).
-    pub fn incremental(mut self, incremental: Incremental) -> Self {
-        self.incremental = Some(incremental);
-        self
-    }
-
-    /// Splits a nested array into a child table.
-    pub fn child(mut self, child: Child) -> Self {
-        self.children.push(child);
-        self
-    }
-
-    /// Flattens a nested object: `field: {a, b}` becomes columns `field_a`, `field_b` (`null` stays `field: null`).
-    pub fn flatten(mut self, field: &str) -> Self {
-        self.flatten.push(field.into());
-        self
-    }
-
-    /// Adds a constant column to every row (e.g. GitHub's `repository`).
-    pub fn constant(mut self, column: &str, value: impl Into<Value>) -> Self {
-        self.constants.push((column.into(), value.into()));
-        self
-    }
-
-    /// A per-record hook, run after children are split out and before flattening.
-    pub fn map<F>(mut self, hook: F) -> Self
-    where
-        F: Fn(&mut Row, &mut Emit) -> Result<()> + Send + Sync + 'static,
-    {
-        self.hook = Some(Arc::new(hook));
-        self
-    }
-
-    /// The destination table.
-    pub fn table(&self) -> &Table {
-        &self.table
-    }
-
-    /// The state key.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,6 +432,15 @@ mod tests {
         assert_eq!(
             CursorFormat::Strftime("%Y-%m-%d %H:%M:%S".into()).format(at),
             "2026-03-01 09:30:00"
+        );
+        let pacific = -8 * 3600;
+        assert_eq!(
+            CursorFormat::Strftime("%Y-%m-%d %H:%M:%S".into()).format_at_offset(at, pacific),
+            "2026-03-01 01:30:00"
+        );
+        assert_eq!(
+            CursorFormat::Rfc3339.format_at_offset(at, pacific),
+            "2026-03-01T01:30:00-08:00"
         );
     }
 

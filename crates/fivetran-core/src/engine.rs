@@ -8,13 +8,14 @@
 //! pages, requests, retries, bytes, stop reason).
 //!
 //! Ending rules: all streams done → `hasMore: false` and the `done` marks are cleared for the next sync. Stopped
-//! by a budget or a quota with rows → `hasMore: true`. Stopped with **no rows** (time or quota) → `hasMore: false`
-//! with the request's state unchanged and a `warn` line saying when the source accepts requests again, so the
-//! engine never returns `hasMore: true` with no rows and an unchanged state.
+//! by a budget or a quota with rows → `hasMore: true`. Stopped by a quota with **no rows** → `hasMore: false` with
+//! the request's state unchanged and a `warn` line saying when the source accepts requests again; stopped by time
+//! with no rows: the same when the state did not move, else `hasMore: true` with the moved state (streams with
+//! nothing new finished). The engine never returns `hasMore: true` with no rows and an unchanged state.
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -30,6 +31,7 @@ use crate::lambda::{Function, Invocation};
 use crate::protocol::Request;
 use crate::secrets::Secrets;
 use crate::sink::{self, Payload, Sink};
+use crate::storage::{S3Client, S3Config};
 
 mod run;
 
@@ -41,6 +43,7 @@ const CACHE_ENTRIES: usize = 4;
 pub struct Engine<C> {
     connector: C,
     prepared: Mutex<Vec<(Secrets, Arc<Prepared>)>>,
+    s3: OnceLock<S3Config>,
 }
 
 impl<C> std::fmt::Debug for Engine<C> {
@@ -71,7 +74,20 @@ impl<C: Connector> Engine<C> {
         Engine {
             connector,
             prepared: Mutex::new(Vec::new()),
+            s3: OnceLock::new(),
         }
+    }
+
+    /// Uses `config` for `CLOUD_STORAGE` uploads instead of the Lambda environment (tests, local runs).
+    pub fn with_s3_config(self, config: S3Config) -> Self {
+        let _ = self.s3.set(config);
+        self
+    }
+
+    /// The S3 configuration: from the environment on first use, so a function that never sees a `bucket` never
+    /// reads it.
+    fn s3_config(&self) -> &S3Config {
+        self.s3.get_or_init(S3Config::from_env)
     }
 
     /// The prepared configuration for these secrets, built once.
@@ -82,7 +98,9 @@ impl<C: Connector> Engine<C> {
                 return Ok(p.clone());
             }
         }
-        let config = self.connector.configure(secrets)?;
+        let mut config = self.connector.configure(secrets)?;
+        let budget_override = std::env::var(crate::budget::BYTE_BUDGET_ENV).ok();
+        config.budget = config.budget.with_override(budget_override.as_deref())?;
         config.validate()?;
         let ca = secrets.optional("caCertificate")?;
         let http = Http::new(
@@ -139,6 +157,7 @@ impl<C: Connector> Function for Engine<C> {
             url,
             body,
             headers: &endpoint.headers,
+            records: None,
         };
         let time = TimeBudget::new(invocation.deadline, Duration::from_secs(1));
         prepared.http.fetch(&call, &time, &Stats::default()).await?;
@@ -147,7 +166,9 @@ impl<C: Connector> Function for Engine<C> {
 
     async fn sync(&self, request: Request, invocation: &Invocation) -> Result<Box<RawValue>> {
         let prepared = self.prepare(&request.secrets)?;
-        let sink = sink::for_request(&request, prepared.config.budget.bytes)?;
+        let sink = sink::for_request(&request, prepared.config.budget.bytes, invocation, || {
+            S3Client::new(prepared.http.client().clone(), self.s3_config().clone())
+        });
         run::Run::new(&prepared, request.state, invocation, sink)?
             .execute()
             .await
@@ -227,9 +248,6 @@ impl Stop {
         }
     }
 }
-
-/// Pages fetched ahead, in order.
-pub(crate) type Ahead = VecDeque<(crate::paginate::Position, Result<crate::http::Fetched>)>;
 
 /// Writes the summary line and builds the body.
 pub(crate) async fn finish(

@@ -91,8 +91,8 @@ pub enum Error {
     #[error("{stream}: record has no usable primary key `{column}`")]
     MissingKey { stream: String, column: String },
 
-    /// Writing the `CLOUD_STORAGE` object failed.
-    #[error("cannot write s3://{bucket}/{key}: {reason}")]
+    /// Writing (or reading back) a `CLOUD_STORAGE` object failed; the reason says which and why.
+    #[error("s3://{bucket}/{key}: {reason}")]
     Storage {
         bucket: String,
         key: String,

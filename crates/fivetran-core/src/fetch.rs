@@ -31,6 +31,7 @@ impl Planned {
             url: self.url.clone(),
             body: self.body.clone(),
             headers: &stream.endpoint.headers,
+            records: Some(&stream.records),
         }
     }
 }
@@ -38,7 +39,7 @@ impl Planned {
 /// Formats a window bound for a stream.
 pub(crate) fn format_bound(stream: &Stream, at: DateTime<Utc>) -> String {
     match &stream.incremental {
-        Some(inc) => inc.format.format(at),
+        Some(inc) => inc.format.format_at_offset(at, inc.utc_offset),
         None => CursorFormat::Rfc3339.format(at),
     }
 }
@@ -164,23 +165,10 @@ pub(crate) fn follow_url(config: &Config, next: &str, stream: &str) -> Result<Ur
     Ok(strip_credentials(&url, &config.auth))
 }
 
-/// Removes `oauth_*` parameters and the API-key parameter from a URL's query.
+/// Removes `oauth_*` parameters and the API-key parameter from a URL's query (the auth's own helper, plus `oauth_*`
+/// whatever the method: a server may echo them).
 pub(crate) fn strip_credentials(url: &Url, auth: &Auth) -> Url {
-    let key_param = match auth {
-        Auth::ApiKeyQuery { name, .. } => Some(name.as_str()),
-        _ => None,
-    };
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| !k.starts_with("oauth_") && Some(k.as_ref()) != key_param)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let mut out = url.clone();
-    out.set_query(None);
-    if !kept.is_empty() {
-        out.query_pairs_mut().extend_pairs(kept);
-    }
-    out
+    crate::auth::strip_oauth_parameters(&auth.strip_credentials(url))
 }
 
 #[cfg(test)]

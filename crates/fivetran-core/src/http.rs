@@ -16,7 +16,10 @@
 //! - No request starts once the time budget is spent ([`Error::Deadline`]).
 //!
 //! Credentials come from [`Auth::authorize`], called afresh for every attempt so nonces and timestamps are never
-//! reused. Errors and logs carry only the URL *path*: query strings can hold credentials.
+//! reused; an authorization that cannot succeed (an OAuth2 token request the server rejects) fails at once with its
+//! own error. A `401` to an OAuth2 client-credentials token drops the cached token and retries once at once with a
+//! new one (servers may revoke tokens before `expires_in`). Errors and logs carry only the URL *path*: query
+//! strings can hold credentials.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,12 +28,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use serde_json::Value;
 use url::Url;
 
 use crate::auth::Auth;
 use crate::budget::TimeBudget;
 use crate::error::{Error, Result};
+use crate::row::Page;
+
+mod headers;
+
+use headers::{describe, error_detail};
+pub use headers::{parse_retry_after, rate_limit_wait};
 
 /// HTTP behaviour a connector may tune; the defaults suit most APIs.
 #[derive(Debug, Clone)]
@@ -99,17 +107,17 @@ pub struct Call<'a> {
     pub body: Option<Bytes>,
     /// Extra headers of this endpoint.
     pub headers: &'a [(String, String)],
+    /// Where the records are in the body (a JSON pointer), or `None` to only check that the body is JSON.
+    pub records: Option<&'a str>,
 }
 
-/// A successful response: headers and the parsed JSON body.
+/// A successful response: headers and the body split into its records and the rest.
 #[derive(Debug)]
 pub struct Fetched {
     /// Response headers.
     pub headers: HeaderMap,
-    /// The parsed body.
-    pub json: Value,
-    /// Size of the body in bytes.
-    pub len: usize,
+    /// The body.
+    pub(crate) page: Page,
 }
 
 /// The shared client with its auth, settings and rate limiter.
@@ -160,6 +168,11 @@ impl Http {
         })
     }
 
+    /// The underlying reqwest client (shared, e.g. by the `CLOUD_STORAGE` upload).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// The settings the client was built with.
     pub fn settings(&self) -> &HttpSettings {
         &self.settings
@@ -176,6 +189,7 @@ impl Http {
         let method = call.method.as_str().to_owned();
         let mut attempt: u32 = 0;
         let mut decode_failures: u32 = 0;
+        let mut token_renewed = false;
         loop {
             if !time.may_start() {
                 return Err(Error::Deadline {
@@ -187,6 +201,7 @@ impl Http {
             stats.requests.fetch_add(1, Ordering::Relaxed);
             let wait = match outcome {
                 Attempt::Done(fetched) => return Ok(fetched),
+                Attempt::Unauthorized(error) => return Err(error),
                 Attempt::BadBody(reason) => {
                     decode_failures += 1;
                     if decode_failures > self.settings.decode_retries {
@@ -200,6 +215,11 @@ impl Http {
                     self.backoff(attempt)
                 }
                 Attempt::Failed(reason) => {
+                    if !time.may_start() {
+                        return Err(Error::Deadline {
+                            stream: call.stream.to_owned(),
+                        });
+                    }
                     if attempt >= self.settings.max_retries {
                         return Err(Error::Transport {
                             stream: call.stream.to_owned(),
@@ -216,7 +236,18 @@ impl Http {
                     detail,
                 } => {
                     let limited = rate_limit_wait(status, &headers);
+                    if status == 401 && !token_renewed && self.auth.renews_tokens() {
+                        // A cached OAuth2 token the API no longer accepts: drop it and try once, at once, with a
+                        // new one.
+                        token_renewed = true;
+                        self.auth.on_rejected().await;
+                        stats.retries.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
                     if (status == 401 || status == 403) && limited.is_none() {
+                        if status == 401 {
+                            self.auth.on_rejected().await;
+                        }
                         return Err(Error::Auth {
                             stream: call.stream.to_owned(),
                             method,
@@ -281,6 +312,8 @@ impl Http {
             .await
         {
             Ok(a) => a,
+            // A rejected token request (or a URL that cannot be signed) will not improve by repeating it.
+            Err(e) if !e.is_retryable() => return Attempt::Unauthorized(e),
             Err(e) => return Attempt::Failed(format!("authorization failed: {e}")),
         };
         let mut url = call.url.clone();
@@ -334,16 +367,24 @@ impl Http {
                 detail,
             };
         }
-        match body {
-            Err(reason) => Attempt::BadBody(format!("body could not be read: {reason}")),
-            Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
-                Ok(json) => Attempt::Done(Fetched {
-                    headers,
-                    json,
-                    len: bytes.len(),
+        let text = match body.map(|b| String::from_utf8(Vec::from(b))) {
+            Err(reason) => return Attempt::BadBody(format!("body could not be read: {reason}")),
+            Ok(Err(_)) => return Attempt::BadBody("not UTF-8 text".into()),
+            Ok(Ok(text)) => text,
+        };
+        let page = match call.records {
+            Some(pointer) => Page::split(text, pointer, call.stream),
+            None => serde_json::from_str::<serde::de::IgnoredAny>(&text)
+                .map(|_| Page::empty())
+                .map_err(|e| Error::Pagination {
+                    stream: call.stream.into(),
+                    reason: e.to_string(),
                 }),
-                Err(e) => Attempt::BadBody(format!("not valid JSON ({e})")),
-            },
+        };
+        match page {
+            Ok(page) => Attempt::Done(Fetched { headers, page }),
+            Err(Error::Pagination { reason, .. }) => Attempt::BadBody(reason),
+            Err(e) => Attempt::BadBody(e.to_string()),
         }
     }
 
@@ -390,6 +431,7 @@ impl Http {
 /// What one attempt produced.
 enum Attempt {
     Done(Fetched),
+    Unauthorized(Error),
     BadBody(String),
     Failed(String),
     Status {
@@ -399,118 +441,9 @@ enum Attempt {
     },
 }
 
-/// The wait a rate-limited response asks for, if it is one: `x-ratelimit-remaining: 0` with
-/// `x-ratelimit-reset`, or `Retry-After` (seconds or HTTP date) on 403, 429 and 503.
-pub fn rate_limit_wait(status: u16, headers: &HeaderMap) -> Option<Duration> {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    if matches!(status, 403 | 429 | 503) {
-        if let Some(after) = text("retry-after") {
-            return Some(parse_retry_after(after, SystemTime::now()).unwrap_or(Duration::ZERO));
-        }
-    }
-    if matches!(status, 403 | 429) && text("x-ratelimit-remaining") == Some("0") {
-        let reset = text("x-ratelimit-reset").and_then(|r| r.parse::<u64>().ok());
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO)
-            .as_secs();
-        return Some(Duration::from_secs(
-            reset.map_or(60, |r| r.saturating_sub(now)),
-        ));
-    }
-    None
-}
-
-/// Parses a `Retry-After` value: delta seconds or an HTTP date (relative to `now`).
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-/// A short, secret-free description of a transport error.
-fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "connection failed"
-    } else if error.is_body() || error.is_decode() {
-        "the body was cut off"
-    } else {
-        "transport error"
-    };
-    // reqwest's own text may include the URL with its query string; keep only the cause chain's last element.
-    let mut source: Option<&dyn std::error::Error> = Some(error);
-    let mut last = String::new();
-    while let Some(e) = source {
-        last = e.to_string();
-        source = e.source();
-    }
-    if last.contains("://") || last.contains('?') {
-        kind.to_owned()
-    } else {
-        format!("{kind}: {last}")
-    }
-}
-
-/// A short detail from an error body: the `error`, `message`, `title` or `code` text of a JSON body.
-fn error_detail(body: &[u8]) -> Option<String> {
-    let json: Value = serde_json::from_slice(body).ok()?;
-    let text = ["message", "error", "title", "code"]
-        .iter()
-        .find_map(|k| json.get(*k).and_then(Value::as_str))?;
-    Some(text.chars().take(200).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_reads_seconds_and_http_dates() {
-        let now = UNIX_EPOCH + Duration::from_secs(1_784_000_000);
-        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(
-            parse_retry_after(&later, now),
-            Some(Duration::from_secs(30))
-        );
-        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
-        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("soon", now), None);
-    }
-
-    #[test]
-    fn forbidden_is_a_rate_limit_only_with_its_headers() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(rate_limit_wait(403, &headers), None);
-        headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
-        let reset = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-            + 5;
-        headers.insert(
-            "x-ratelimit-reset",
-            HeaderValue::from_str(&reset.to_string()).unwrap(),
-        );
-        let wait = rate_limit_wait(403, &headers).unwrap();
-        assert!(
-            wait <= Duration::from_secs(5) && wait >= Duration::from_secs(3),
-            "{wait:?}"
-        );
-        let mut retry = HeaderMap::new();
-        retry.insert("retry-after", HeaderValue::from_static("2"));
-        assert_eq!(rate_limit_wait(403, &retry), Some(Duration::from_secs(2)));
-        assert_eq!(rate_limit_wait(500, &retry), None);
-    }
 
     #[test]
     fn backoff_stays_under_its_ceiling() {

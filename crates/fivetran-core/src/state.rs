@@ -202,6 +202,9 @@ impl SyncState {
     pub fn encode(&self) -> Map<String, Value> {
         let mut streams = Map::new();
         for (key, stream) in &self.streams {
+            if *stream == StreamState::default() {
+                continue;
+            }
             // Serializing these plain structs cannot fail.
             let value = serde_json::to_value(stream).unwrap_or(Value::Null);
             streams.insert(key.clone(), value);

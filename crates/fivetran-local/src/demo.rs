@@ -110,7 +110,8 @@ pub fn demo_connector(
         ),
         "github" => (
             "github",
-            json!({"baseUrl": base_url, "token": "ghp_sandbox0000000000000000000000000000"}),
+            json!({"baseUrl": base_url, "token": "ghp_sandbox0000000000000000000000000000",
+                   "repositories": "octo-org/widgets,octo-org/gadgets"}),
         ),
         _ => return None,
     };
@@ -370,8 +371,25 @@ pub fn secrets_for(template: &Value, base_url: &str) -> Map<String, Value> {
         .as_object()
         .cloned()
         .unwrap_or_default();
-    secrets.remove("_api");
+    // Keys starting with `_` describe the test set-up (`_api`, `_ignoreColumns`), not the connector's secrets.
+    secrets.retain(|key, _| !key.starts_with('_'));
     secrets
+}
+
+/// The columns a connector adds beyond the stand-in's ground truth (`_ignoreColumns` in `sandbox-secrets.json`),
+/// which comparisons with the ground truth leave out.
+pub fn ignored_columns(template: &Value) -> Vec<String> {
+    template
+        .get("_ignoreColumns")
+        .and_then(Value::as_array)
+        .map(|columns| {
+            columns
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Replaces `{base_url}` in every string of a JSON template.

@@ -86,6 +86,7 @@ async fn run(command: Command) -> Result<ExitCode> {
                 &mut output::progress,
             )
             .await?;
+            output::end_progress();
             host.stop().await;
             if json {
                 output::json(&report);
@@ -137,6 +138,7 @@ async fn run(command: Command) -> Result<ExitCode> {
                 ..SyncOptions::default()
             };
             let report = sync::run(&mut host, None, start, &options, &mut output::progress).await?;
+            output::end_progress();
             host.stop().await;
             if json {
                 output::json(&report);
@@ -249,6 +251,7 @@ async fn run(command: Command) -> Result<ExitCode> {
             })
             .await
             .context("the demo could not run")?;
+            output::end_progress();
             if json {
                 output::json(&report);
             } else {

@@ -9,6 +9,22 @@ use crate::sync::{Progress, Stop, SyncReport};
 
 /// Writes one progress line to stderr: rewritten in place on a terminal, one line per call otherwise.
 pub fn progress(update: &Progress) {
+    let terminal = std::io::stderr().is_terminal();
+    if update.waiting {
+        if terminal {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
+                "\r\x1b[2Kcall {:>4} · {:>7} rows · {:>9} · {:>6.1} s · waiting for the function…",
+                update.call,
+                update.rows,
+                bytes(update.bytes),
+                update.elapsed.as_secs_f64()
+            );
+            let _ = err.flush();
+        }
+        return;
+    }
     let line = format!(
         "call {:>4} · {:>7} rows (+{}) · {:>9} · {:>6.1} s · {}",
         update.call,
@@ -19,7 +35,7 @@ pub fn progress(update: &Progress) {
         if update.has_more { "hasMore" } else { "done" }
     );
     let mut err = std::io::stderr().lock();
-    if std::io::stderr().is_terminal() {
+    if terminal {
         let _ = write!(err, "\r\x1b[2K{line}");
         if !update.has_more {
             let _ = writeln!(err);
@@ -28,6 +44,13 @@ pub fn progress(update: &Progress) {
         let _ = writeln!(err, "{line}");
     }
     let _ = err.flush();
+}
+
+/// Clears a progress line left on a terminal (after a sync that did not end with `hasMore: false`).
+pub fn end_progress() {
+    if std::io::stderr().is_terminal() {
+        let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
+    }
 }
 
 /// Writes a line to stderr (status messages).

@@ -285,3 +285,117 @@ async fn init_error(
     shared.init_failed.notify_waiters();
     (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// One raw HTTP/1.1 request with `Connection: close`; returns the whole response as text.
+    async fn http(address: &str, method: &str, path: &str, body: &str) -> String {
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response
+    }
+
+    fn event(id: &str) -> Event {
+        Event {
+            request_id: id.to_owned(),
+            deadline_ms: 1_900_000_000_000,
+            function_arn: "arn:aws:lambda:us-east-1:000000000000:function:f".to_owned(),
+            trace_id: "Root=1-00000000-000000000000000000000000;Sampled=0".to_owned(),
+            payload: br#"{"state":{}}"#.to_vec(),
+        }
+    }
+
+    #[tokio::test]
+    async fn next_waits_for_an_event_and_carries_the_lambda_headers() {
+        let api = RuntimeApi::start().await.unwrap();
+        let address = api.address();
+        let poll = tokio::spawn({
+            let address = address.clone();
+            async move { http(&address, "GET", "/2018-06-01/runtime/invocation/next", "").await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(
+            !poll.is_finished(),
+            "the poll is held, never answered with an error"
+        );
+        let reply = api.submit(event("req-1"));
+        let response = poll.await.unwrap().to_ascii_lowercase();
+        for header in [
+            "lambda-runtime-aws-request-id: req-1",
+            "lambda-runtime-deadline-ms: 1900000000000",
+            "lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:000000000000:function:f",
+            "lambda-runtime-trace-id: root=1-",
+        ] {
+            assert!(response.contains(header), "{header} missing in {response}");
+        }
+        assert!(response.ends_with(r#"{"state":{}}"#), "{response}");
+        assert!(api.polled());
+
+        let unknown = http(
+            &address,
+            "POST",
+            "/2018-06-01/runtime/invocation/other/response",
+            "{}",
+        )
+        .await;
+        assert!(unknown.starts_with("HTTP/1.1 400"), "{unknown}");
+        let accepted = http(
+            &address,
+            "POST",
+            "/2018-06-01/runtime/invocation/req-1/response",
+            "{\"ok\":1}",
+        )
+        .await;
+        assert!(accepted.starts_with("HTTP/1.1 202"), "{accepted}");
+        match reply.await.unwrap() {
+            Reply::Response(body) => assert_eq!(&body[..], b"{\"ok\":1}"),
+            Reply::Error(e) => panic!("{e:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn errors_and_init_errors_are_parsed() {
+        let api = RuntimeApi::start().await.unwrap();
+        let address = api.address();
+        let reply = api.submit(event("req-2"));
+        let body = r#"{"errorMessage":"boom","errorType":"Auth"}"#;
+        http(
+            &address,
+            "POST",
+            "/2018-06-01/runtime/invocation/req-2/error",
+            body,
+        )
+        .await;
+        match reply.await.unwrap() {
+            Reply::Error(e) => assert_eq!(
+                (e.error_type.as_str(), e.message.as_str()),
+                ("Auth", "boom")
+            ),
+            Reply::Response(_) => panic!("an error was expected"),
+        }
+        http(
+            &address,
+            "POST",
+            "/2018-06-01/runtime/init/error",
+            "not json",
+        )
+        .await;
+        api.init_failed().await;
+        let error = api.init_error().unwrap();
+        assert_eq!(
+            (error.error_type.as_str(), error.message.as_str()),
+            ("Unknown", "not json")
+        );
+        api.reset();
+        assert!(api.init_error().is_none());
+    }
+}

@@ -1,8 +1,6 @@
 //! The setup test: one `setup_test: true` request, and a check that the answer is what the protocol asks — no rows,
 //! `hasMore: false`, the request's state sent back — or an error that says what is wrong with the secrets.
 
-use std::collections::BTreeSet;
-
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -40,7 +38,7 @@ pub async fn run(
             };
         }
     };
-    let mut known = BTreeSet::new();
+    let mut known = check::KnownTables::new();
     match check::check_response(1, &body, state, &mut known) {
         Verdict::Ok(checked) => {
             let mut violations = Vec::new();

@@ -2,7 +2,7 @@
 //! clearly — after an error, a crash, a timeout, a protocol violation, more than `max_empty` consecutive empty
 //! responses, or `max_calls` calls. The state moves only after a call that passed every check and was written.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -54,6 +54,8 @@ pub struct Progress {
     pub elapsed: Duration,
     /// The call's `hasMore`.
     pub has_more: bool,
+    /// `true` when the call was just sent and its answer is awaited (`call_rows` and `has_more` are not known yet).
+    pub waiting: bool,
 }
 
 /// Why a sync stopped.
@@ -167,9 +169,9 @@ pub async fn run(
         Some(w) => w.state()?,
         None => start_state,
     };
-    let mut known_tables: BTreeSet<String> = match warehouse.as_deref() {
-        Some(w) => w.tables()?.into_iter().collect(),
-        None => BTreeSet::new(),
+    let mut known_tables = match warehouse.as_deref() {
+        Some(w) => w.primary_keys()?,
+        None => check::KnownTables::new(),
     };
     let sync_id = options.request.sync_id.clone();
     let mut report = SyncReport {
@@ -213,6 +215,15 @@ pub async fn run(
             &state,
             object_key.as_ref().map(|(b, k)| (b.as_str(), k.as_str())),
         );
+        progress(&Progress {
+            call,
+            call_rows: 0,
+            rows: report.rows,
+            bytes: report.bytes,
+            elapsed: started.elapsed(),
+            has_more: true,
+            waiting: true,
+        });
         let invocation = host.invoke(&payload).await;
         let fail = |cause, message: String| Stop::Failed {
             call,
@@ -319,6 +330,7 @@ pub async fn run(
             bytes: report.bytes,
             elapsed: started.elapsed(),
             has_more: checked.has_more,
+            waiting: false,
         });
         if !checked.has_more {
             break Stop::Done;

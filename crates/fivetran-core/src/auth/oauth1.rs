@@ -8,6 +8,9 @@
 //! form (RFC 5849 §3.4.1.3.2) and hands them over already encoded. `realm` is added to the header here, outside the
 //! signature base string, as the RFC requires.
 //!
+//! Only the query takes part in the signature: JSON bodies (NetSuite's SuiteQL `POST`) are not part of the OAuth
+//! 1.0a base string, and no connector sends form-encoded bodies, the one kind RFC 5849 §3.4.1.3.1 would include.
+//!
 //! Servers such as WooCommerce echo the `oauth_*` parameters (the consumer key among them) in their `Link` URLs.
 //! Such a URL must not be followed as it is (a repeated `oauth_*` parameter is refused) nor stored in state (the
 //! key is a credential): [`strip_oauth_parameters`] removes them so the URL can be stored and signed afresh.

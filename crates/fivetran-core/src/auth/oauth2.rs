@@ -58,8 +58,20 @@ struct TokenResponse {
     access_token: String,
     #[serde(default)]
     token_type: Option<String>,
+    /// Seconds, as a number or (some servers) a numeric string.
     #[serde(default)]
-    expires_in: Option<f64>,
+    expires_in: Option<serde_json::Value>,
+}
+
+impl TokenResponse {
+    fn lifetime(&self) -> Option<Duration> {
+        let seconds = match self.expires_in.as_ref()? {
+            serde_json::Value::Number(n) => n.as_f64()?,
+            serde_json::Value::String(s) => s.trim().parse().ok()?,
+            _ => return None,
+        };
+        (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+    }
 }
 
 #[derive(Deserialize)]
@@ -109,11 +121,7 @@ impl OAuth2ClientCredentials {
         }
         let requested_at = Instant::now();
         let response = self.request_token(http).await?;
-        let lifetime = response
-            .expires_in
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64)
-            .unwrap_or(DEFAULT_LIFETIME);
+        let lifetime = response.lifetime().unwrap_or(DEFAULT_LIFETIME);
         let token = Secret::new(response.access_token);
         *cache = Some(CachedToken {
             token: token.clone(),
@@ -240,6 +248,25 @@ impl std::fmt::Debug for OAuth2ClientCredentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expires_in_may_be_a_number_or_a_numeric_string() {
+        let parse = |text: &str| {
+            serde_json::from_str::<TokenResponse>(text)
+                .unwrap()
+                .lifetime()
+        };
+        assert_eq!(
+            parse(r#"{"access_token": "t", "expires_in": 3600}"#),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            parse(r#"{"access_token": "t", "expires_in": "120"}"#),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(parse(r#"{"access_token": "t", "expires_in": -5}"#), None);
+        assert_eq!(parse(r#"{"access_token": "t"}"#), None);
+    }
 
     #[test]
     fn debug_shows_neither_id_nor_secret() {

@@ -2,12 +2,13 @@
 //! check of key-ordered page numbers, and the record loop under the byte budget.
 
 use std::cmp::Ordering as Cmp;
+use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{Ahead, HookKeys, Prepared, Stop, finish};
+use super::{HookKeys, Prepared, Stop, finish};
 use crate::budget::TimeBudget;
 use crate::connector::Stream;
 use crate::error::{Error, Result};
@@ -15,9 +16,12 @@ use crate::fetch;
 use crate::http::{Fetched, Stats};
 use crate::lambda::Invocation;
 use crate::paginate::{Next, PageFacts, Position, Seen, Style};
-use crate::records::{self, ShapedRow};
+use crate::records;
+use crate::row::{LazyRow, Page};
 use crate::sink::{Payload, Sink};
 use crate::state::{SyncState, Window};
+
+mod emit;
 
 /// Slack added to the measured state size: the state grows a little as positions and keys change.
 const STATE_SLACK: usize = 2048;
@@ -35,10 +39,26 @@ pub(crate) struct Run<'a> {
     pages: u64,
     hook_keys: HookKeys,
     now: DateTime<Utc>,
-    scratch: Vec<ShapedRow>,
     buf: Vec<u8>,
     ranges: Vec<Option<(usize, usize)>>,
     retry_hint: Option<std::time::Duration>,
+}
+
+/// Pages fetched ahead, in page order.
+type Ahead = VecDeque<AheadPage>;
+
+/// A page fetched ahead, with the probe that checks the boundary before it (key-ordered page numbers).
+struct AheadPage {
+    position: Position,
+    fetched: Result<Fetched>,
+    probe: Option<Probe>,
+}
+
+/// A one-record probe at the last position of the page before a boundary, sent after the page behind the boundary
+/// arrived: the boundary is proven when it still finds `key` there.
+struct Probe {
+    key: String,
+    fetched: Result<Fetched>,
 }
 
 /// The outcome of emitting one page.
@@ -57,6 +77,7 @@ impl<'a> Run<'a> {
         sink: Box<dyn Sink>,
     ) -> Result<Self> {
         let state = SyncState::decode(&original)?;
+        let capacity = sink.capacity_hint();
         Ok(Run {
             p,
             original,
@@ -64,12 +85,11 @@ impl<'a> Run<'a> {
             time: TimeBudget::new(invocation.deadline, p.config.budget.time_margin),
             stats: Stats::default(),
             sink,
-            payload: Payload::default(),
+            payload: Payload::with_capacity(capacity),
             state_bytes: 0,
             pages: 0,
             hook_keys: HookKeys::new(),
             now: Utc::now(),
-            scratch: Vec::new(),
             buf: Vec::new(),
             ranges: Vec::new(),
             retry_hint: None,
@@ -107,12 +127,16 @@ impl<'a> Run<'a> {
                 break;
             }
         }
+        let encoded = self.state.encode();
         let (state, has_more) = if stop == Stop::Done {
             for stream in self.state.streams.values_mut() {
                 stream.done = false;
             }
             (self.state.encode(), false)
-        } else if self.payload.rows() == 0 {
+        } else if self.payload.rows() == 0 && (stop == Stop::Quota || encoded == self.original) {
+            // A quota with nothing gathered ends the sync (decisions.md); so does a call that could not move the
+            // state at all. A call that moved the state without rows (streams with nothing new finished before
+            // the time ran out) goes on.
             match self.retry_hint {
                 Some(wait) => tracing::warn!(
                     stop = stop.as_str(),
@@ -128,7 +152,7 @@ impl<'a> Run<'a> {
             }
             (std::mem::take(&mut self.original), false)
         } else {
-            (self.state.encode(), true)
+            (encoded, true)
         };
         let payload = std::mem::take(&mut self.payload);
         finish(
@@ -147,6 +171,7 @@ impl<'a> Run<'a> {
     async fn run_stream(&mut self, stream: &'a Stream) -> Result<Option<Stop>> {
         let pagination = &stream.pagination;
         let entry = self.state.stream(&stream.key).clone();
+        let fresh = entry.window.is_none();
         let mut window = match entry.window {
             Some(w) => w,
             None => Window {
@@ -165,55 +190,65 @@ impl<'a> Run<'a> {
             self.save(stream, &window, &seen);
             pagination.check_pages(&stream.key, window.pages + 1)?;
             let position = window.position.clone();
-            let fetched = if ahead.front().is_some_and(|(pos, _)| *pos == position) {
-                ahead
-                    .pop_front()
-                    .map_or_else(|| unreachable_page(stream), |(_, f)| f)
+            let (fetched, probe) = if ahead.front().is_some_and(|a| a.position == position) {
+                match ahead.pop_front() {
+                    Some(a) => (a.fetched, a.probe),
+                    None => (unreachable_page(stream), None),
+                }
             } else {
                 ahead.clear();
                 if !self.time.may_start() {
-                    return Ok(Some(Stop::Time));
+                    return Ok(Some(self.unopen(stream, fresh, &window, Stop::Time)));
                 }
-                self.fetch(stream, &window, &position, None).await
+                (self.fetch(stream, &window, &position, None).await, None)
             };
-            let mut fetched = match self.stop_for(fetched)? {
+            let fetched = match self.stop_for(fetched)? {
                 Ok(f) => f,
-                Err(stop) => return Ok(Some(stop)),
+                Err(stop) => return Ok(Some(self.unopen(stream, fresh, &window, stop))),
             };
-            let records = take_records(stream, &mut fetched.json)?;
+            let page = &fetched.page;
             match self
-                .shift_check(stream, &window, &position, &records)
+                .shift_check(stream, &window, &position, page, probe)
                 .await?
             {
                 None => {}
                 Some(Shift::Stop(stop)) => return Ok(Some(stop)),
-                Some(Shift::Reread(mut earlier)) => {
-                    // Emit the previous page again (records past the last key) before this verified page.
-                    let earlier_records = take_records(stream, &mut earlier.json)?;
-                    window.pages += 1;
-                    self.pages += 1;
-                    if let Emitted::Full = self.emit(stream, &mut window, earlier_records)? {
-                        self.save(stream, &window, &seen);
-                        return Ok(Some(Stop::Bytes));
+                Some(Shift::Reread(earlier)) => {
+                    // Emit the earlier pages again (records past the last key) before this verified page.
+                    for earlier in &earlier {
+                        window.pages += 1;
+                        self.pages += 1;
+                        if let Emitted::Full = self.emit(stream, &mut window, &earlier.page)? {
+                            self.save(stream, &window, &seen);
+                            return Ok(Some(Stop::Bytes));
+                        }
                     }
                 }
             }
             let facts = PageFacts {
                 position: &position,
-                body: &fetched.json,
+                body: &page.envelope,
                 headers: &fetched.headers,
-                count: records.len(),
-                last_key: last_key_of(stream, &records),
+                count: page.len(),
+                last_key: last_key_of(stream, page),
             };
-            let next = pagination.next(&stream.key, &facts, &seen)?;
-            let totals = self.plan_ahead(stream, &facts, &next);
+            let next =
+                self.clean_next(stream, pagination.next(&stream.key, &facts, &seen)?, &seen)?;
+            let mut totals = self.plan_ahead(stream, &facts, &next);
             window.pages += 1;
             self.pages += 1;
-            if let Emitted::Full = self.emit(stream, &mut window, records)? {
+            let before = self.payload.bytes();
+            if let Emitted::Full = self.emit(stream, &mut window, page)? {
                 self.save(stream, &window, &seen);
                 return Ok(Some(Stop::Bytes));
             }
             window.skip = 0;
+            // Fetch ahead no more pages than the byte budget can still take (at this page's size).
+            let page_bytes = self.payload.bytes() - before;
+            let room = self.sink.room(&self.payload, self.state_bytes);
+            if let Some(pages) = room.checked_div(page_bytes) {
+                totals.truncate(pages + 1);
+            }
             match next {
                 Next::Done => {
                     let s = self.state.stream(&stream.key);
@@ -233,6 +268,32 @@ impl<'a> Run<'a> {
                 }
             }
         }
+    }
+
+    /// A window opened in this call whose first page could not be read is not kept: opening it is no progress.
+    fn unopen(&mut self, stream: &Stream, fresh: bool, window: &Window, stop: Stop) -> Stop {
+        if fresh && window.pages == 0 {
+            self.state.stream(&stream.key).window = None;
+        }
+        stop
+    }
+
+    /// A next-page URL from the server as it is stored and compared: absolute and without the credentials it may
+    /// echo (WooCommerce repeats every `oauth_*` parameter, consumer key and fresh nonce included). So the state
+    /// never holds a credential, and the cycle guard recognises a page it has seen although its echoed nonce is new.
+    fn clean_next(&self, stream: &Stream, next: Next, seen: &Seen) -> Result<Next> {
+        let Next::Page(Position::Url(raw)) = &next else {
+            return Ok(next);
+        };
+        let clean = fetch::follow_url(&self.p.config, raw, &stream.key)?.to_string();
+        if seen.contains(&clean) {
+            tracing::warn!(
+                stream = %stream.key,
+                "pagination returned a URL seen before; stopping this stream (cycle guard)"
+            );
+            return Ok(Next::Done);
+        }
+        Ok(Next::Page(Position::Url(clean)))
     }
 
     /// The window's lower bound: the previous window's start minus the lookback, else `startDate`.
@@ -297,7 +358,7 @@ impl<'a> Run<'a> {
         let Next::Page(first) = next else {
             return Vec::new();
         };
-        if k < 2 || pagination.key_ordered.is_some() {
+        if k < 2 {
             return Vec::new();
         }
         match (&pagination.style, first) {
@@ -326,7 +387,8 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Fetches pages concurrently (bounded by the settings' concurrency); results stay in page order.
+    /// Fetches pages concurrently (bounded by the settings' concurrency); results stay in page order. For key-ordered
+    /// page numbers, the boundary probes follow once the whole batch has arrived.
     async fn fetch_ahead(
         &self,
         stream: &Stream,
@@ -340,18 +402,74 @@ impl<'a> Run<'a> {
             .iter()
             .map(|pos| self.fetch(stream, window, pos, None));
         let results = futures_util::future::join_all(fetches).await;
-        positions.into_iter().zip(results).collect()
+        let mut ahead: Ahead = positions
+            .into_iter()
+            .zip(results)
+            .map(|(position, fetched)| AheadPage {
+                position,
+                fetched,
+                probe: None,
+            })
+            .collect();
+        self.probe_ahead(stream, window, &mut ahead).await;
+        ahead
+    }
+
+    /// The probes of a key-ordered batch (see the crate docs, "Consistency"), sent concurrently after every page of
+    /// the batch arrived. Each boundary — between the last key read and the first page, then between consecutive
+    /// pages — is checked against the last key before it; a boundary that an overlap already proves (the page
+    /// starts at or before that key) needs no probe. The probes are only attached here: [`Run::shift_check`]
+    /// judges them in page order, so the batch is accepted up to its first unproven boundary.
+    async fn probe_ahead(&self, stream: &Stream, window: &Window, ahead: &mut Ahead) {
+        let pagination = &stream.pagination;
+        let (Some(field), Style::PageNumber { first, .. }) =
+            (&pagination.key_ordered, &pagination.style)
+        else {
+            return;
+        };
+        let size = pagination.page_size().unwrap_or(1);
+        let mut before = window.last_key.clone();
+        let mut wanted = Vec::new();
+        for (index, page) in ahead.iter().enumerate() {
+            let Ok(fetched) = &page.fetched else { break };
+            let n = pagination.page_number_of(&page.position);
+            if let Some(last) = &before {
+                let overlaps = key_at(&fetched.page, 0, field)
+                    .is_some_and(|k| records::key_cmp(&k, last).is_le());
+                if n > *first && !overlaps {
+                    wanted.push((index, last.clone(), probe_page(*first, size, n)));
+                }
+            }
+            // An empty page ends the stream; nothing after it is read.
+            before = match fetched.page.len().checked_sub(1) {
+                Some(i) => key_at(&fetched.page, i, field),
+                None => break,
+            };
+        }
+        if wanted.is_empty() || !self.time.may_start() {
+            return;
+        }
+        let probes = wanted.iter().map(|(index, _, probe)| {
+            self.fetch(stream, window, &ahead[*index].position, Some((*probe, 1)))
+        });
+        let results = futures_util::future::join_all(probes).await;
+        for ((index, key, _), fetched) in wanted.into_iter().zip(results) {
+            ahead[index].probe = Some(Probe { key, fetched });
+        }
     }
 
     /// The deletion-shift check (see the crate docs, "Consistency"): a key-ordered page that does not start at or
-    /// before the last key read is accepted only if a one-record probe finds the last key still at the end of the
-    /// previous page; otherwise the previous page is read again and emitted first.
+    /// before the last key read is accepted only if a one-record probe, sent after the page, finds the key before
+    /// the boundary still at the end of the previous page (`probe`, when the page was fetched in a batch; else it
+    /// is sent now). Otherwise earlier pages are read again, from the previous one backwards until one starts at
+    /// or before the last key, and emitted first.
     async fn shift_check(
         &mut self,
         stream: &Stream,
         window: &Window,
         position: &Position,
-        records: &[Value],
+        page: &Page,
+        probe: Option<Probe>,
     ) -> Result<Option<Shift>> {
         let pagination = &stream.pagination;
         let (Some(field), Style::PageNumber { first, .. }, Some(last)) =
@@ -363,208 +481,76 @@ impl<'a> Run<'a> {
         if n <= *first {
             return Ok(None);
         }
-        let first_key = records.first().and_then(|r| records::field_text(r, field));
+        let first_key = key_at(page, 0, field);
         if first_key.is_some_and(|k| records::key_cmp(&k, last).is_le()) {
             return Ok(None);
         }
         let size = pagination.page_size().unwrap_or(1);
-        let probe_page = (n - first) * size - 1 + first;
-        let probe = self
-            .fetch(stream, window, position, Some((probe_page, 1)))
-            .await;
+        let (key, probe) = match probe {
+            Some(Probe { key, fetched }) => (key, fetched),
+            None => {
+                let at = probe_page(*first, size, n);
+                let fetched = self.fetch(stream, window, position, Some((at, 1))).await;
+                (last.clone(), fetched)
+            }
+        };
         let probe = match self.stop_for(probe)? {
             Ok(f) => f,
             Err(stop) => return Ok(Some(Shift::Stop(stop))),
         };
-        let mut probe = probe;
-        let probe_records = take_records(stream, &mut probe.json)?;
-        let probe_key = probe_records
-            .first()
-            .and_then(|r| records::field_text(r, field));
-        if probe_key.is_some_and(|k| records::key_cmp(&k, last) == Cmp::Equal) {
+        let probe_key = key_at(&probe.page, 0, field);
+        if probe_key.is_some_and(|k| records::key_cmp(&k, &key) == Cmp::Equal) {
             return Ok(None);
         }
         tracing::info!(stream = %stream.key, page = n, "records shifted since the previous page; reading it again");
-        let previous = Position::Page(n - 1);
-        let earlier = self.fetch(stream, window, &previous, None).await;
-        let earlier = match self.stop_for(earlier)? {
-            Ok(f) => f,
-            Err(stop) => return Ok(Some(Shift::Stop(stop))),
-        };
-        let earlier_records = earlier
-            .json
-            .pointer(&stream.records)
-            .and_then(Value::as_array);
-        let contiguous = earlier_records
-            .and_then(|r| r.first())
-            .and_then(|r| records::field_text(r, field))
-            .is_some_and(|k| records::key_cmp(&k, last).is_le());
-        if !contiguous {
-            return Err(Error::Pagination {
-                stream: stream.key.clone(),
-                reason: format!(
-                    "more than a page of records ({size}) disappeared between two requests; retry the sync"
-                ),
-            });
+        // Read backwards (each request after the previous one) until a page starts at or before the last key: the
+        // pages read again and this one then cover every record after the last key (positions only move earlier).
+        let mut earlier = Vec::new();
+        for m in (*first..n).rev() {
+            let fetched = self.fetch(stream, window, &Position::Page(m), None).await;
+            let fetched = match self.stop_for(fetched)? {
+                Ok(f) => f,
+                Err(stop) => return Ok(Some(Shift::Stop(stop))),
+            };
+            let reaches = m == *first
+                || key_at(&fetched.page, 0, field)
+                    .is_some_and(|k| records::key_cmp(&k, last).is_le());
+            earlier.push(fetched);
+            if reaches {
+                break;
+            }
+            tracing::info!(stream = %stream.key, page = m, "more than a page of records shifted; reading one more page back");
         }
+        earlier.reverse();
         Ok(Some(Shift::Reread(earlier)))
     }
+}
 
-    /// Emits a page's records (after `window.skip`), record by record, while the byte budget allows.
-    fn emit(
-        &mut self,
-        stream: &Stream,
-        window: &mut Window,
-        records: Vec<Value>,
-    ) -> Result<Emitted> {
-        let p = self.p;
-        let key_ordered = stream.pagination.key_ordered.as_deref();
-        let keyset = match &stream.pagination.style {
-            Style::Keyset { field, .. } => Some(field.as_str()),
-            _ => None,
-        };
-        let filter = stream
-            .incremental
-            .as_ref()
-            .and_then(|i| i.field.as_deref())
-            .zip(window.since);
-        let skip = window.skip as usize;
-        let selected = |t: &str| p.selected(t);
-        for (index, record) in records.into_iter().enumerate().skip(skip) {
-            let key = key_ordered.and_then(|f| records::field_text(&record, f));
-            if let (Some(k), Some(last)) = (&key, &window.last_key) {
-                if records::key_cmp(k, last).is_le() {
-                    continue;
-                }
-            }
-            let keyset_key = keyset.and_then(|f| records::field_text(&record, f));
-            let old = filter.is_some_and(|(field, since)| {
-                record
-                    .get(field)
-                    .and_then(Value::as_str)
-                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                    .is_some_and(|t| t < since)
-            });
-            if !old {
-                self.scratch.clear();
-                records::shape(stream, record, &selected, &mut self.scratch)?;
-                if !self.write_record(stream)? {
-                    // Key-ordered pages resume after `last_key`, keyset after `position`; others by count.
-                    window.skip = if key_ordered.is_some() || keyset.is_some() {
-                        0
-                    } else {
-                        index as u64
-                    };
-                    return Ok(Emitted::Full);
-                }
-            }
-            if key.is_some() {
-                window.last_key = key;
-            }
-            if let Some(k) = keyset_key {
-                window.position = Position::After(k);
-            }
-        }
-        Ok(Emitted::All)
-    }
-
-    /// Serializes the shaped rows of one record and adds them if they fit; `false` when the budget is full.
-    fn write_record(&mut self, stream: &Stream) -> Result<bool> {
-        self.buf.clear();
-        self.ranges.clear();
-        let mut size = 0;
-        for shaped in &self.scratch {
-            if shaped.from_hook {
-                let pk = self
-                    .p
-                    .config
-                    .tables
-                    .iter()
-                    .find(|t| t.name == shaped.table)
-                    .map(|t| t.primary_key.as_slice())
-                    .ok_or_else(|| {
-                        Error::Declaration(format!(
-                            "stream `{}`: a hook emitted into table `{}`, which is not declared with Config::table",
-                            stream.key, shaped.table
-                        ))
-                    })?;
-                let key = format!(
-                    "{}\u{0}{}",
-                    shaped.table,
-                    records::key_text(pk, &shaped.row)
-                );
-                if self.hook_keys.contains(&key) {
-                    self.ranges.push(None);
-                    continue;
-                }
-            }
-            let start = self.buf.len();
-            serde_json::to_writer(&mut self.buf, &shaped.row)
-                .map_err(|e| Error::Declaration(format!("row could not be serialized: {e}")))?;
-            self.ranges.push(Some((start, self.buf.len())));
-            size += self.buf.len() - start + shaped.table.len() + 7;
-        }
-        let room = self.sink.room(&self.payload, self.state_bytes);
-        if size > room {
-            if self.payload.rows() == 0 {
-                let parent = &self.scratch[0];
-                return Err(Error::RecordTooLarge {
-                    stream: stream.key.clone(),
-                    key: records::key_text(&stream.table.primary_key, &parent.row),
-                    size,
-                    budget: room,
-                });
-            }
-            return Ok(false);
-        }
-        for (i, shaped) in self.scratch.iter().enumerate() {
-            let Some((start, end)) = self.ranges[i] else {
-                continue;
-            };
-            self.payload
-                .push_serialized(&shaped.table, shaped.kind, &self.buf[start..end]);
-            if shaped.from_hook {
-                if let Some(t) = self.p.config.tables.iter().find(|t| t.name == shaped.table) {
-                    self.hook_keys.insert(format!(
-                        "{}\u{0}{}",
-                        shaped.table,
-                        records::key_text(&t.primary_key, &shaped.row)
-                    ));
-                }
-            }
-        }
-        Ok(true)
-    }
+/// The page number of the one-record probe at the last position of the page before page `n`.
+fn probe_page(first: u64, size: u64, n: u64) -> u64 {
+    (n - first) * size - 1 + first
 }
 
 /// What the deletion-shift check decided.
 enum Shift {
     /// Stop the invocation (quota or time).
     Stop(Stop),
-    /// Emit this earlier page (re-read) before the current one.
-    Reread(Fetched),
+    /// Emit these earlier pages (read again, in page order) before the current one.
+    Reread(Vec<Fetched>),
 }
 
-/// Moves the records array out of a body (the rest of the body stays for the stop rules).
-fn take_records(stream: &Stream, json: &mut Value) -> Result<Vec<Value>> {
-    match json.pointer_mut(&stream.records) {
-        Some(Value::Array(items)) => Ok(std::mem::take(items)),
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(other) => Err(Error::Pagination {
-            stream: stream.key.clone(),
-            reason: format!(
-                "the records at `{}` are {}, not an array",
-                stream.records,
-                crate::protocol::kind(other)
-            ),
-        }),
+/// The text of `field` in record `index` of a page.
+fn key_at(page: &Page, index: usize, field: &str) -> Option<String> {
+    if index >= page.len() {
+        return None;
     }
+    LazyRow::parse(page.record(index))?.get(field)?.text()
 }
 
 /// The keyset field of the last record, for keyset paging.
-fn last_key_of(stream: &Stream, records: &[Value]) -> Option<String> {
+fn last_key_of(stream: &Stream, page: &Page) -> Option<String> {
     match &stream.pagination.style {
-        Style::Keyset { field, .. } => records.last().and_then(|r| records::field_text(r, field)),
+        Style::Keyset { field, .. } => key_at(page, page.len().checked_sub(1)?, field),
         _ => None,
     }
 }

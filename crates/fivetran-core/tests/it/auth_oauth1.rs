@@ -331,3 +331,165 @@ async fn the_rfc_examples_verify_in_oauthlib_too() {
     }
     assert_eq!(results[1]["realm"], "Photos");
 }
+
+/// Through the engine, as WooCommerce over http and NetSuite TBA are used: every request the engine sends (pages
+/// found through `Link` headers that echo the `oauth_*` parameters, and the retry after a `500`) is collected by a
+/// local server and verified by oauthlib afterwards, nonce reuse included.
+#[tokio::test]
+async fn every_request_the_engine_sends_verifies_in_oauthlib() {
+    use crate::harness::{Reply, Server, engine, sync};
+    use fivetran_core::Secrets;
+    use fivetran_core::connector::{Config, Endpoint, Stream};
+    use fivetran_core::paginate::Pagination;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let failed_once = std::sync::Arc::new(AtomicBool::new(false));
+    let failed = failed_once.clone();
+    let server = Server::start(move |hit| {
+        let page = hit.num("page").unwrap_or(1);
+        if page == 2 && !failed.swap(true, Ordering::SeqCst) {
+            return Reply::status(500, r#"{"code": "internal_server_error"}"#);
+        }
+        // About 1 KB per row: with a 4 KiB budget a call returns a page or two, so the state holds a next URL.
+        let rows: Vec<Value> = (page * 2 - 1..=page * 2)
+            .map(|id| json!({"id": id, "text": "x".repeat(900)}))
+            .collect();
+        let mut reply = Reply::json(Value::Array(rows));
+        if page < 3 {
+            // The next link repeats the whole query, oauth_* parameters included, as WooCommerce does.
+            let host = hit.headers["host"].to_str().unwrap();
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            for (name, value) in url::form_urlencoded::parse(hit.raw_query.as_bytes()) {
+                if name != "page" {
+                    query.append_pair(&name, &value);
+                }
+            }
+            query.append_pair("page", &(page + 1).to_string());
+            let link = format!(
+                "<http://{host}{}?{}>; rel=\"next\"",
+                hit.path,
+                query.finish()
+            );
+            reply = reply.header("link", &link);
+        }
+        reply
+    })
+    .await;
+
+    let auths = [
+        one_legged(OAuth1SignatureMethod::HmacSha256, OAuth1Placement::Query),
+        with_token(
+            OAuth1SignatureMethod::HmacSha256,
+            OAuth1Placement::Header,
+            Some("1234567_SB1"),
+        ),
+    ];
+    let mut cases = Vec::new();
+    for (round, auth) in auths.into_iter().enumerate() {
+        failed_once.store(false, Ordering::SeqCst);
+        let before = server.hits().len();
+        let url = server.url.clone();
+        let engine = engine(move |_: &Secrets| {
+            let budget = fivetran_core::budget::BudgetSettings {
+                bytes: 4096,
+                time_margin: std::time::Duration::from_secs(1),
+            };
+            Ok(Config::new(&url, auth.clone())?.budget(budget).stream(
+                Stream::new(
+                    "orders",
+                    &["id"],
+                    Endpoint::get("/wp-json/wc/v3/orders").query("per_page", "2"),
+                )
+                .paginate(Pagination::link_header()),
+            ))
+        });
+        let responses = sync(&engine, json!({}), json!({}), 10).await;
+        assert!(responses.len() >= 3, "several calls: {}", responses.len());
+        let states: Vec<String> = responses.iter().map(|r| r["state"].to_string()).collect();
+        assert!(
+            states.iter().any(|s| s.contains("page=")),
+            "a state holds a next URL: {states:?}"
+        );
+        let rows: usize = responses
+            .iter()
+            .map(|r| r["insert"]["orders"].as_array().map_or(0, Vec::len))
+            .sum();
+        assert_eq!(rows, 6);
+        for response in &responses {
+            assert!(
+                !response["state"].to_string().contains("oauth_"),
+                "no credential in state: {}",
+                response["state"]
+            );
+        }
+        let hits = server.hits();
+        assert!(
+            hits.len() - before >= 4,
+            "three pages (some read again by later calls) and one retry"
+        );
+        for (i, hit) in hits[before..].iter().enumerate() {
+            assert_eq!(
+                hit.raw_query.matches("oauth_signature=").count(),
+                usize::from(round == 0),
+                "{}",
+                hit.raw_query
+            );
+            let mut headers = serde_json::Map::new();
+            if let Some(value) = hit.headers.get("authorization") {
+                headers.insert("Authorization".into(), value.to_str().unwrap().into());
+            }
+            let mut case = json!({
+                "name": format!("round {round} request {i}"),
+                "method": "GET",
+                "uri": format!("{}{}?{}", server.url, hit.path, hit.raw_query),
+                "headers": headers,
+                "consumer_key": CONSUMER_KEY,
+                "consumer_secret": CONSUMER_SECRET,
+            });
+            if round == 1 {
+                case["token"] = TOKEN.into();
+                case["token_secret"] = TOKEN_SECRET.into();
+            }
+            cases.push(case);
+        }
+    }
+    for result in verify(&cases) {
+        assert_eq!(
+            result["valid"], true,
+            "{}: {}",
+            result["name"], result["reason"]
+        );
+    }
+}
+
+/// The cycle guard compares next URLs without their echoed `oauth_*` parameters: a server that keeps linking to the
+/// same page (with the request's fresh nonce echoed each time) stops the stream instead of looping.
+#[tokio::test]
+async fn a_link_back_to_the_same_page_stops_despite_a_fresh_echoed_nonce() {
+    use crate::harness::{Reply, Server, engine, sync};
+    use fivetran_core::Secrets;
+    use fivetran_core::connector::{Config, Endpoint, Stream};
+    use fivetran_core::paginate::Pagination;
+
+    let server = Server::start(|hit| {
+        let host = hit.headers["host"].to_str().unwrap();
+        let link = format!(
+            "<http://{host}{}?{}&page=1>; rel=\"next\"",
+            hit.path,
+            hit.raw_query.replace("&page=1", "")
+        );
+        Reply::json(json!([{"id": 1}])).header("link", &link)
+    })
+    .await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| {
+        let auth = one_legged(OAuth1SignatureMethod::HmacSha1, OAuth1Placement::Query);
+        Ok(Config::new(&url, auth)?.stream(
+            Stream::new("orders", &["id"], Endpoint::get("/orders"))
+                .paginate(Pagination::link_header()),
+        ))
+    });
+    let responses = sync(&engine, json!({}), json!({}), 3).await;
+    assert_eq!(responses.last().unwrap()["hasMore"], json!(false));
+    assert!(server.hits().len() <= 3, "{} requests", server.hits().len());
+}

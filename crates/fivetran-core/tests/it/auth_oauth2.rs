@@ -230,3 +230,56 @@ async fn an_unreachable_token_endpoint_is_a_retryable_transport_error() {
     assert!(error.is_retryable() && !error.is_auth(), "{error:?}");
     assert!(!error.to_string().contains(CLIENT_SECRET));
 }
+
+/// Through the engine: an API that accepts only the newest token (the first one was revoked early).
+#[tokio::test]
+async fn the_engine_renews_a_revoked_token_once_and_reports_a_rejected_client() {
+    use crate::harness::{Reply, Server, call, engine};
+    use fivetran_core::Secrets;
+    use fivetran_core::connector::{Config, Endpoint, Stream};
+
+    let (tokens, token_url) = start(3600).await;
+    let api = Server::start(|hit| {
+        let authorization = hit
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        if authorization == Some("Bearer token-2") {
+            Reply::json(json!({"data": [{"id": 1}]}))
+        } else {
+            Reply::status(401, r#"{"message": "token revoked"}"#)
+        }
+    })
+    .await;
+    let configure = |api: String, token_url: Url, secret: &'static str| {
+        move |_: &Secrets| {
+            let auth = Auth::OAuth2ClientCredentials(credentials(token_url.clone(), secret));
+            Ok(Config::new(&api, auth)?
+                .stream(Stream::new("items", &["id"], Endpoint::get("/items")).records("/data")))
+        }
+    };
+    let good = engine(configure(api.url.clone(), token_url.clone(), CLIENT_SECRET));
+    let response = call(&good, json!({}), json!({})).await.unwrap();
+    assert_eq!(response["insert"]["items"], json!([{"id": 1}]));
+    assert_eq!(
+        tokens.calls.load(Ordering::SeqCst),
+        2,
+        "one renewal after the 401"
+    );
+
+    let rejected = engine(configure(api.url.clone(), token_url, "wrong-secret-5"));
+    let api_calls = api.hits().len();
+    let error = call(&rejected, json!({}), json!({})).await.unwrap_err();
+    assert!(error.is_auth(), "{error:?}");
+    assert!(!error.to_string().contains("wrong-secret-5"));
+    assert_eq!(
+        api.hits().len(),
+        api_calls,
+        "no API request without a token"
+    );
+    assert_eq!(
+        tokens.calls.load(Ordering::SeqCst),
+        3,
+        "a rejected client is not retried"
+    );
+}

@@ -77,12 +77,15 @@ type Handler = Arc<dyn Fn(&Hit) -> Reply + Send + Sync>;
 struct Shared {
     handler: Handler,
     hits: Arc<Mutex<Vec<Hit>>>,
+    /// Requests being answered now, and the most ever at once.
+    in_flight: Arc<Mutex<(usize, usize)>>,
 }
 
 /// A running server.
 pub struct Server {
     pub url: String,
     hits: Arc<Mutex<Vec<Hit>>>,
+    in_flight: Arc<Mutex<(usize, usize)>>,
 }
 
 impl Server {
@@ -91,15 +94,26 @@ impl Server {
         let shared = Shared {
             handler: Arc::new(handler),
             hits: Arc::new(Mutex::new(Vec::new())),
+            in_flight: Arc::new(Mutex::new((0, 0))),
         };
         let hits = shared.hits.clone();
+        let in_flight = shared.in_flight.clone();
         let app = axum::Router::new().fallback(serve).with_state(shared);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Server { url, hits }
+        Server {
+            url,
+            hits,
+            in_flight,
+        }
+    }
+
+    /// The most requests the server was answering at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.in_flight.lock().unwrap().1
     }
 
     /// Every request seen so far.
@@ -131,10 +145,16 @@ async fn serve(State(shared): State<Shared>, request: Request) -> Response {
         body: String::from_utf8_lossy(&body).into_owned(),
     };
     shared.hits.lock().unwrap().push(hit.clone());
+    {
+        let mut in_flight = shared.in_flight.lock().unwrap();
+        in_flight.0 += 1;
+        in_flight.1 = in_flight.1.max(in_flight.0);
+    }
     let reply = (shared.handler)(&hit);
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
+    shared.in_flight.lock().unwrap().0 -= 1;
     let mut response = (
         StatusCode::from_u16(reply.status).unwrap(),
         reply.body.clone(),

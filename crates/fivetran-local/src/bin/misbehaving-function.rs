@@ -152,6 +152,10 @@ fn answer(behaviour: &str, call: u64, event: &Value) -> Answer {
             );
         }
         "more-forever" => response = good(call, true),
+        "two-tables" => {
+            response["insert"]["a_new"] = json!([{"k": 1}]);
+            response["schema"]["a_new"] = json!({"primary_key": ["k"]});
+        }
         "unknown-key" => response["has_more"] = json!(false),
         "error" => return Answer::Error("upstream said 503 on /v1/items".to_owned()),
         "error-body" => {

@@ -1,7 +1,8 @@
 //! A well-behaved function built with `fivetran_core::lambda::run`, for `fivetran-local`'s tests: three pages that
 //! exercise upserts, a type widening, a new column, hard deletes, soft deletes (and a row coming back), an append-only
 //! table and a composite primary key. Secrets: `apiKey` must be `good` for the setup test; `failOnPage` (a number)
-//! makes that page fail through the Lambda error channel.
+//! makes that page fail through the Lambda error channel. With `LOCAL_OBJECT_DIR` set, a `CLOUD_STORAGE` request
+//! writes its rows to `<LOCAL_OBJECT_DIR>/<bucket>/<file>` (a folder standing in for S3).
 
 use fivetran_core::lambda::{Function, Invocation, run};
 use fivetran_core::protocol::{Request, Response, Row, Table};
@@ -102,6 +103,26 @@ impl Function for Pages {
                 );
             }
             _ => {}
+        }
+        // The CLOUD_STORAGE method, with a folder standing in for S3 (`LOCAL_OBJECT_DIR/<bucket>/<key>`).
+        if let (Some((bucket, key)), Ok(dir)) =
+            (request.cloud_storage(), std::env::var("LOCAL_OBJECT_DIR"))
+        {
+            let (body, payload) = response.into_cloud_storage();
+            let path = std::path::Path::new(&dir).join(bucket).join(key);
+            let written = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| {
+                    std::fs::write(&path, serde_json::to_vec(&payload).unwrap_or_default())
+                });
+            if let Err(e) = written {
+                return Err(Error::InvalidState {
+                    field: "file".to_owned(),
+                    reason: format!("cannot write {}: {e}", path.display()),
+                });
+            }
+            return body.to_body();
         }
         response.to_body()
     }

@@ -56,13 +56,16 @@ const KNOWN_KEYS: [&str; 6] = [
     "hasMore",
 ];
 
+/// Tables seen in earlier calls' `schema` entries, with their primary keys.
+pub type KnownTables = std::collections::BTreeMap<String, Vec<String>>;
+
 /// Checks one response body. `previous_state` is the state the call was sent; `known_tables` holds every table
 /// that had a `schema` entry in earlier calls (this call's entries are added to it when the body passes).
 pub fn check_response(
     call: u64,
     body: &[u8],
     previous_state: &Map<String, Value>,
-    known_tables: &mut BTreeSet<String>,
+    known_tables: &mut KnownTables,
 ) -> Verdict {
     let mut found = Vec::new();
     let mut violation = |table: Option<&str>, rule: Rule, detail: String| {
@@ -173,6 +176,15 @@ pub fn check_response(
             for (table, entry) in schema {
                 match entry.get("primary_key").map(string_list) {
                     Some(Some(key)) if entry.as_object().is_some_and(|e| e.len() == 1) => {
+                        if let Some(before) =
+                            known_tables.get(table).filter(|before| **before != key)
+                        {
+                            violation(
+                                Some(table),
+                                Rule::PrimaryKeyStable,
+                                format!("the primary key changed from {before:?} to {key:?}"),
+                            );
+                        }
                         primary_keys.insert(table.clone(), key);
                     }
                     _ => violation(
@@ -286,7 +298,7 @@ pub fn check_response(
         Some(value) => match string_list(value) {
             Some(list) => {
                 for table in list {
-                    if !primary_keys.contains_key(&table) && !known_tables.contains(&table) {
+                    if !primary_keys.contains_key(&table) && !known_tables.contains_key(&table) {
                         violation(
                             Some(&table),
                             Rule::SoftDeleteKnown,
@@ -320,7 +332,7 @@ pub fn check_response(
     if found.iter().any(|v| v.rule.is_fatal()) {
         return Verdict::Violations(found);
     }
-    known_tables.extend(primary_keys.keys().cloned());
+    known_tables.extend(primary_keys.iter().map(|(t, k)| (t.clone(), k.clone())));
     Verdict::Ok(Checked {
         state: state.unwrap_or_default(),
         has_more: has_more.unwrap_or_default(),
@@ -374,7 +386,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn verdict(body: Value, previous: Value, known: &mut BTreeSet<String>) -> Verdict {
+    fn verdict(body: Value, previous: Value, known: &mut KnownTables) -> Verdict {
         check_response(
             4,
             body.to_string().as_bytes(),
@@ -388,7 +400,7 @@ mod tests {
         let body =
             json!({"state": {"c": 2}, "insert": {}, "delete": {}, "schema": {}, "hasMore": true});
         assert!(matches!(
-            verdict(body, json!({"c": 1}), &mut BTreeSet::new()),
+            verdict(body, json!({"c": 1}), &mut KnownTables::new()),
             Verdict::Ok(_)
         ));
     }
@@ -396,12 +408,12 @@ mod tests {
     #[test]
     fn soft_delete_may_name_a_table_known_from_an_earlier_call() {
         let body = json!({"state": {}, "softDelete": ["old"], "schema": {}, "hasMore": false});
-        let mut known = BTreeSet::from(["old".to_owned()]);
+        let mut known = KnownTables::from([("old".to_owned(), vec!["id".to_owned()])]);
         assert!(matches!(
             verdict(body.clone(), json!({}), &mut known),
             Verdict::Ok(_)
         ));
-        let Verdict::Violations(found) = verdict(body, json!({}), &mut BTreeSet::new()) else {
+        let Verdict::Violations(found) = verdict(body, json!({}), &mut KnownTables::new()) else {
             panic!("an unknown table must be reported");
         };
         assert_eq!(found[0].rule, Rule::SoftDeleteKnown);
@@ -418,7 +430,7 @@ mod tests {
             "schema": {"t": {"primary_key": ["id"]}},
             "hasMore": true
         });
-        let mut known = BTreeSet::new();
+        let mut known = KnownTables::new();
         let Verdict::Ok(checked) = verdict(body, json!({}), &mut known) else {
             panic!("a conforming body");
         };
@@ -426,14 +438,22 @@ mod tests {
         assert!(checked.has_more);
         assert_eq!(checked.changes.primary_keys["t"], vec!["id".to_owned()]);
         assert!(checked.changes.soft_delete.contains("t"));
-        assert!(known.contains("t"));
+        assert!(known.contains_key("t"));
+
+        let changed =
+            json!({"state": {}, "schema": {"t": {"primary_key": ["other"]}}, "hasMore": false});
+        let Verdict::Violations(found) = verdict(changed, json!({}), &mut known) else {
+            panic!("a changed primary key must be reported");
+        };
+        assert_eq!(found[0].rule, Rule::PrimaryKeyStable);
+        assert_eq!(found[0].table.as_deref(), Some("t"));
     }
 
     #[test]
     fn an_error_body_is_an_error_not_a_violation() {
         let body = json!({"errorMessage": "denied", "errorType": "Auth"});
         assert!(matches!(
-            verdict(body, json!({}), &mut BTreeSet::new()),
+            verdict(body, json!({}), &mut KnownTables::new()),
             Verdict::ErrorBody { message, .. } if message == "denied"
         ));
     }

@@ -26,6 +26,8 @@ pub enum Rule {
     SchemaEntry,
     /// Every inserted and deleted row holds every primary-key column, not null.
     PrimaryKeyPresent,
+    /// A table keeps the primary key it was first declared with.
+    PrimaryKeyStable,
     /// Deletes need a primary key.
     DeleteWithoutKey,
     /// `softDelete` is an array of table names.
@@ -53,6 +55,7 @@ impl Rule {
             Rule::SchemaShape => "schema-shape",
             Rule::SchemaEntry => "schema-entry",
             Rule::PrimaryKeyPresent => "primary-key-present",
+            Rule::PrimaryKeyStable => "primary-key-stable",
             Rule::DeleteWithoutKey => "delete-without-key",
             Rule::SoftDeleteShape => "soft-delete-shape",
             Rule::SoftDeleteKnown => "soft-delete-known",

@@ -183,6 +183,22 @@ impl Warehouse {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The primary key of each of the connection's tables.
+    pub fn primary_keys(&self) -> Result<BTreeMap<String, Vec<String>>> {
+        let mut statement = self.conn.prepare(
+            "SELECT table_name, primary_key FROM _fivetran_local_tables WHERE connection = ?1",
+        )?;
+        let rows = statement.query_map(params![self.connection], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut keys = BTreeMap::new();
+        for row in rows {
+            let (table, key) = row?;
+            keys.insert(table, serde_json::from_str(&key).unwrap_or_default());
+        }
+        Ok(keys)
+    }
+
     /// The columns of a destination table, system columns included.
     pub fn columns(&self, table: &str) -> Result<Vec<Column>> {
         ddl::columns(&self.conn, &self.sql_name(table))

@@ -103,6 +103,7 @@ async fn every_rule_has_a_misbehaving_function() {
         violates(behaviour, 1, table, rule).await;
     }
     violates("bad-second", 2, Some("t"), Rule::PrimaryKeyPresent).await;
+    violates("pk-change-second", 2, Some("t"), Rule::PrimaryKeyStable).await;
 }
 
 #[tokio::test]
@@ -159,15 +160,25 @@ async fn an_unknown_key_is_a_warning_not_a_failure() {
 }
 
 #[tokio::test]
-async fn a_primary_key_change_rolls_back_the_whole_call() {
+async fn a_call_the_warehouse_refuses_is_rolled_back_whole() {
     let dir = tempfile::tempdir().unwrap();
+    // Another connection owns table `t` in the same file (no table prefix).
+    let path = dir.path().join("w.sqlite");
+    let mut other = fivetran_local::warehouse::Warehouse::open(&path, "other", "").unwrap();
+    let mut changes = fivetran_local::warehouse::Changes::default();
+    changes.insert.insert(
+        "t".into(),
+        vec![json!({"id": 1}).as_object().unwrap().clone()],
+    );
+    changes.primary_keys.insert("t".into(), vec!["id".into()]);
+    other
+        .apply(&changes, &Default::default(), "b", chrono::Utc::now())
+        .unwrap();
+
     let mut warehouse = warehouse(dir.path());
     let mut host = start(
         MISBEHAVING,
-        config(
-            &[("MISBEHAVE", "pk-change-second")],
-            Duration::from_secs(20),
-        ),
+        config(&[("MISBEHAVE", "two-tables")], Duration::from_secs(20)),
     )
     .await;
     let report = sync_into(&mut host, &mut warehouse, &options(json!({}))).await;
@@ -177,17 +188,21 @@ async fn a_primary_key_change_rolls_back_the_whole_call() {
             cause,
             message,
         } => {
-            assert_eq!((*call, *cause), (2, Cause::Warehouse));
-            assert!(message.contains("primary key changed"), "{message}");
+            assert_eq!((*call, *cause), (1, Cause::Warehouse));
+            assert!(
+                message.contains("belongs to another connection"),
+                "{message}"
+            );
         }
         other => panic!("{other:?}"),
     }
-    // Table `a_new` was created and written inside the failed call's transaction: it must be gone.
-    assert_eq!(warehouse.tables().unwrap(), vec!["t".to_owned()]);
-    assert_eq!(warehouse.row_count("a_new").unwrap(), 0);
-    assert_eq!(warehouse.row_count("t").unwrap(), 1);
+    // Table `a_new` sorts before `t`: it was created and written inside the refused call's transaction.
+    assert!(warehouse.tables().unwrap().is_empty());
     assert_eq!(
-        serde_json::Value::Object(warehouse.state().unwrap()),
-        json!({"n": 1})
+        warehouse.row_count("a_new").unwrap(),
+        0,
+        "a_new must not exist"
     );
+    assert!(warehouse.state().unwrap().is_empty());
+    assert_eq!(other.row_count("t").unwrap(), 1);
 }

@@ -3,8 +3,10 @@
 
 mod bad_input;
 mod cli;
+mod cloud_storage;
 mod conformance;
 mod connectors;
 mod demo;
+mod reference;
 mod support;
 mod sync;

@@ -93,3 +93,22 @@ pub fn data(rows: Vec<Map<String, Value>>) -> Vec<Value> {
         })
         .collect()
 }
+
+/// An object store over a folder: `<dir>/<bucket>/<key>` (what the well-behaved function writes with
+/// `LOCAL_OBJECT_DIR`).
+pub struct FolderStore(pub PathBuf);
+
+impl fivetran_local::request::ObjectStore for FolderStore {
+    fn fetch<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'a>>
+    {
+        let path = self.0.join(bucket).join(key);
+        Box::pin(async move {
+            std::fs::read(&path)
+                .map_err(|e| format!("s3://{bucket}/{key}: cannot read the object: {e}"))
+        })
+    }
+}

@@ -1,0 +1,67 @@
+//! Every check of `connector-conformance`, one line each.
+
+use connector_conformance::{StandIn, Subject};
+use sandbox_apis::Api;
+use serde_json::json;
+
+/// The connector as the conformance checks see it.
+pub fn subject() -> Subject {
+    Subject::new(
+        env!("CARGO_BIN_EXE_loan-applications"),
+        Api::Loan,
+        |s: &StandIn| json!({"baseUrl": s.base_url, "apiKey": sandbox_apis::credentials::LOAN_API_KEY}),
+    )
+    .credentials(&["apiKey"])
+    .page_size("pageSize", 4)
+    .scope_table("loan_applications")
+}
+
+#[test]
+fn shape() {
+    connector_conformance::shape(env!("CARGO_MANIFEST_DIR"));
+}
+
+#[tokio::test]
+async fn full_sync() {
+    connector_conformance::full_sync(&subject()).await;
+}
+
+#[tokio::test]
+async fn second_sync_unchanged() {
+    connector_conformance::second_sync_unchanged(&subject()).await;
+}
+
+#[tokio::test]
+async fn resume_from_every_state() {
+    connector_conformance::resume_from_every_state(&subject()).await;
+}
+
+#[tokio::test]
+async fn changing_data() {
+    connector_conformance::changing_data(&subject()).await;
+}
+
+#[tokio::test]
+async fn faults() {
+    connector_conformance::faults(&subject()).await;
+}
+
+#[tokio::test]
+async fn setup_test() {
+    connector_conformance::setup_test(&subject()).await;
+}
+
+#[tokio::test]
+async fn secrets_never_leak() {
+    connector_conformance::secrets_never_leak(&subject()).await;
+}
+
+#[tokio::test]
+async fn deadline() {
+    connector_conformance::deadline(&subject()).await;
+}
+
+#[tokio::test]
+async fn sync_scope() {
+    connector_conformance::sync_scope(&subject()).await;
+}

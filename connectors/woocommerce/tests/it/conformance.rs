@@ -1,0 +1,80 @@
+//! Every check of `connector-conformance`, one line each, over http (OAuth 1.0a in the query string), plus the
+//! full sync over https (HTTP Basic, the stand-in's CA as the `caCertificate` secret).
+
+use connector_conformance::{StandIn, Subject};
+use sandbox_apis::Api;
+use sandbox_apis::credentials::{WOO_CONSUMER_KEY, WOO_CONSUMER_SECRET};
+use serde_json::json;
+
+/// The connector as the conformance checks see it.
+pub fn subject() -> Subject {
+    Subject::new(
+        env!("CARGO_BIN_EXE_woocommerce"),
+        Api::WooCommerce,
+        |s: &StandIn| {
+            let mut secrets = json!({"storeUrl": s.base_url, "consumerKey": WOO_CONSUMER_KEY,
+                                 "consumerSecret": WOO_CONSUMER_SECRET});
+            if let Some(ca) = s.ca_pem {
+                secrets["caCertificate"] = json!(ca);
+            }
+            secrets
+        },
+    )
+    .credentials(&["consumerKey", "consumerSecret"])
+    .scope_table("products")
+}
+
+#[tokio::test]
+async fn full_sync() {
+    connector_conformance::full_sync(&subject()).await;
+}
+
+#[tokio::test]
+async fn full_sync_over_https_with_basic_auth() {
+    connector_conformance::full_sync(&subject().tls()).await;
+}
+
+#[tokio::test]
+async fn second_sync_unchanged() {
+    connector_conformance::second_sync_unchanged(&subject()).await;
+}
+
+#[tokio::test]
+async fn resume_from_every_state() {
+    connector_conformance::resume_from_every_state(&subject()).await;
+}
+
+#[tokio::test]
+async fn changing_data() {
+    connector_conformance::changing_data(&subject()).await;
+}
+
+#[tokio::test]
+async fn faults() {
+    connector_conformance::faults(&subject()).await;
+}
+
+#[tokio::test]
+async fn setup_test() {
+    connector_conformance::setup_test(&subject()).await;
+}
+
+#[tokio::test]
+async fn setup_test_over_https() {
+    connector_conformance::setup_test(&subject().tls()).await;
+}
+
+#[tokio::test]
+async fn secrets_never_leak() {
+    connector_conformance::secrets_never_leak(&subject()).await;
+}
+
+#[tokio::test]
+async fn deadline() {
+    connector_conformance::deadline(&subject()).await;
+}
+
+#[tokio::test]
+async fn sync_scope() {
+    connector_conformance::sync_scope(&subject()).await;
+}
