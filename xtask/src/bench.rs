@@ -5,6 +5,7 @@
 //! The function runs under [`runtime_api::Host`], a minimal Lambda Runtime API in this process, so the numbers are
 //! the function's own: no warehouse writes, no protocol checks (`fivetran-local` does those in the tests).
 
+mod functions;
 mod proc_stats;
 mod runtime_api;
 mod sandbox;
@@ -18,13 +19,14 @@ use serde_json::{Map, Value, json};
 
 use crate::project::Project;
 use crate::{archive, output};
+use functions::{Function, Variant};
 use runtime_api::Host;
 use sandbox::Sandbox;
 
 /// The options of `cargo xtask bench`.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Loan applications in the stand-in.
+    /// Records in the stand-in (loan applications, WooCommerce orders).
     pub records: u64,
     pub page_size: u64,
     /// Injected latency on every stand-in answer, in milliseconds.
@@ -33,7 +35,9 @@ pub struct Options {
     pub concurrency: u64,
     /// Cold starts to take the median of.
     pub starts: usize,
-    /// A function binary to measure instead of the loan connector (or the `loan-bench` example before it lands).
+    /// Connectors to measure (default: every one whose stand-in the bench drives: loan-applications, woocommerce).
+    pub connectors: Vec<String>,
+    /// A loan-API function binary to measure instead of the connectors.
     pub function: Option<PathBuf>,
     /// Build the release binaries first (default); `--no-build` uses what is there.
     pub build: bool,
@@ -51,6 +55,7 @@ impl Default for Options {
             latency_ms: 50,
             concurrency: 8,
             starts: 20,
+            connectors: Vec::new(),
             function: None,
             build: true,
             engine: false,
@@ -68,28 +73,28 @@ const ZIP_TARGET: u64 = 4 * 1024 * 1024;
 
 /// Runs the benchmarks and reports them.
 pub fn run(project: &Project, options: &Options) -> Result<()> {
-    let function = function_under_test(project, options)?;
+    let functions = functions::select(project, options)?;
     let sandbox_binary = project.target_dir().join("release/sandbox-apis");
     if options.build {
-        cargo_build(project, &["-p", "sandbox-apis", "--bin", "sandbox-apis"])?;
+        functions::cargo_build(project, &["-p", "sandbox-apis", "--bin", "sandbox-apis"])?;
     }
     let out_dir = project.target_dir().join("bench");
     std::fs::create_dir_all(&out_dir)?;
 
     let mut syncs = Vec::new();
-    for variant in &function.variants {
-        output::status(&format!("sync: {} ({})", function.name, variant.label));
-        syncs.push(sync(
-            &function.binary,
-            &sandbox_binary,
-            &out_dir,
-            options,
-            variant,
-        )?);
+    let mut cold = Vec::new();
+    for function in &functions {
+        for variant in &function.variants {
+            output::status(&format!("sync: {}", variant.label));
+            syncs.push(sync(function, variant, &sandbox_binary, &out_dir, options)?);
+        }
+        output::status(&format!(
+            "cold start of {}: {} starts",
+            function.name, options.starts
+        ));
+        cold.push(cold_starts(function, options.starts)?);
     }
-    output::status(&format!("cold start: {} starts", options.starts));
-    let cold = cold_starts(&function.binary, options.starts)?;
-    let zips = zip_sizes(project, &function)?;
+    let zips = zip_sizes(project, &functions)?;
     let engine = if options.engine {
         Some(engine_bench(project)?)
     } else {
@@ -97,8 +102,9 @@ pub fn run(project: &Project, options: &Options) -> Result<()> {
     };
 
     let results = json!({
-        "function": function.name,
-        "binary": function.binary.display().to_string(),
+        "functions": functions.iter().map(|f| json!({
+            "name": f.name, "binary": f.binary.display().to_string(), "api": f.api.name(),
+        })).collect::<Vec<_>>(),
         "settings": {
             "records": options.records, "page_size": options.page_size, "latency_ms": options.latency_ms,
             "concurrency": options.concurrency, "byte_budget": BYTE_BUDGET,
@@ -119,109 +125,24 @@ pub fn run(project: &Project, options: &Options) -> Result<()> {
     Ok(())
 }
 
-/// The binary measured and the paging variants it supports.
-#[derive(Debug)]
-struct Function {
-    name: String,
-    binary: PathBuf,
-    variants: Vec<Variant>,
-}
-
-/// One sync configuration: extra secrets and a label.
-#[derive(Debug)]
-struct Variant {
-    label: &'static str,
-    secrets: Vec<(&'static str, String)>,
-}
-
-fn function_under_test(project: &Project, options: &Options) -> Result<Function> {
-    let declared = Variant {
-        label: "as declared",
-        secrets: Vec::new(),
-    };
-    if let Some(binary) = &options.function {
-        // A build of the example (e.g. from another branch) gets the example's two variants.
-        let example = binary
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("loan-bench"));
-        return Ok(Function {
-            name: binary.display().to_string(),
-            binary: binary.clone(),
-            variants: if example {
-                example_variants()
-            } else {
-                vec![declared]
-            },
-        });
-    }
-    if project
-        .connectors()?
-        .iter()
-        .any(|c| c == "loan-applications")
-    {
-        if options.build {
-            cargo_build(project, &["-p", "loan-applications"])?;
-        }
-        return Ok(Function {
-            name: "loan-applications".into(),
-            binary: project.target_dir().join("release/loan-applications"),
-            variants: vec![declared],
-        });
-    }
-    // Until the connector lands: the same declaration as an example of fivetran-core, measured both with the
-    // deletion-safe key-ordered paging (sequential, a probe per page) and with plain concurrent page numbers.
-    if options.build {
-        cargo_build(project, &["-p", "fivetran-core", "--example", "loan-bench"])?;
-    }
-    Ok(Function {
-        name: "loan-bench (fivetran-core example)".into(),
-        binary: project.target_dir().join("release/examples/loan-bench"),
-        variants: example_variants(),
-    })
-}
-
-/// The example's paging variants: as the loan connector must page (deletion-safe), and the engine's concurrent path.
-fn example_variants() -> Vec<Variant> {
-    vec![
-        Variant {
-            label: "key-ordered pages + probes",
-            secrets: vec![("keyOrdered", "true".into())],
-        },
-        Variant {
-            label: "concurrent pages",
-            secrets: vec![("keyOrdered", "false".into())],
-        },
-    ]
-}
-
-fn cargo_build(project: &Project, args: &[&str]) -> Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release"])
-        .args(args)
-        .arg("--target-dir")
-        .arg(project.target_dir())
-        .current_dir(project.root())
-        .status()
-        .context("running cargo build")?;
-    if !status.success() {
-        bail!("cargo build --release {} failed ({status})", args.join(" "));
-    }
-    Ok(())
-}
-
 /// Runs one whole sync (calls until `hasMore: false`) of a fresh function process against a fresh stand-in.
 fn sync(
-    binary: &Path,
+    function: &Function,
+    variant: &Variant,
     sandbox_binary: &Path,
     out_dir: &Path,
     options: &Options,
-    variant: &Variant,
 ) -> Result<Value> {
-    let sandbox = Sandbox::start_loan(sandbox_binary, options.records, options.latency_ms)?;
+    let sandbox = Sandbox::start(
+        sandbox_binary,
+        function.api.name(),
+        options.records,
+        options.latency_ms,
+    )?;
     let mut host = Host::start()?;
-    let log_name = format!("{}.log", variant.label.replace([' ', '+'], "-"));
+    let log_name = format!("{}.log", variant.label.replace([' ', ',', '/'], "-"));
     let log = std::fs::File::create(out_dir.join(&log_name))?;
+    let binary = &function.binary;
     let mut command = Command::new(binary);
     runtime_api::lambda_env(&mut command, &host.address(), "bench");
     command
@@ -236,11 +157,7 @@ fn sync(
         let limit = Duration::from_secs(600);
         host.wait_polled(&mut child, limit)?;
         let idle = proc_stats::read(child.id())?;
-        let mut secrets = Map::new();
-        secrets.insert("baseUrl".into(), sandbox.base_url().into());
-        secrets.insert("apiKey".into(), "sandbox-loan-key".into());
-        secrets.insert("pageSize".into(), options.page_size.to_string().into());
-        secrets.insert("concurrency".into(), options.concurrency.to_string().into());
+        let mut secrets = function.api.secrets(sandbox.base_url(), options);
         for (name, value) in &variant.secrets {
             secrets.insert((*name).into(), value.clone().into());
         }
@@ -249,7 +166,7 @@ fn sync(
         let start = Instant::now();
         loop {
             let request = json!({
-                "agent": "Fivetran AWS Lambda Connector/bench/loan_applications",
+                "agent": "Fivetran AWS Lambda Connector/bench",
                 "state": state, "secrets": secrets, "sync_id": "bench",
             });
             let body = host.invoke(&mut child, serde_json::to_vec(&request)?, limit)?;
@@ -268,7 +185,7 @@ fn sync(
         host.wait_polled(&mut child, limit)?;
         let busy = proc_stats::read(child.id())?;
         let stats = sandbox.stats()?;
-        Ok(tally.report(options, variant.label, wall, idle, busy, stats))
+        Ok(tally.report(function, options, &variant.label, wall, idle, busy, stats))
     })();
     let _ = child.kill();
     let _ = child.wait();
@@ -317,8 +234,10 @@ impl Tally {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn report(
         &self,
+        function: &Function,
         options: &Options,
         label: &str,
         wall: Duration,
@@ -326,22 +245,30 @@ impl Tally {
         busy: proc_stats::Usage,
         stats: sandbox::Stats,
     ) -> Value {
-        let applications = self
-            .rows
-            .get("loan_applications")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        // The pages the data needs: the applications list plus the deletion feed.
-        let pages =
-            applications.div_ceil(options.page_size) + self.deletes.div_ceil(options.page_size);
+        let count = |table: &str| self.rows.get(table).and_then(Value::as_u64).unwrap_or(0);
+        let page_size = function.api.page_size(options);
+        let records: u64 = function.api.page_tables().iter().map(|t| count(t)).sum();
+        // The pages the data needs: each listed table's records (and the deletion feed's) by the page size.
+        let pages = function
+            .api
+            .page_tables()
+            .iter()
+            .map(|t| count(t).div_ceil(page_size))
+            .sum::<u64>()
+            + self.deletes.div_ceil(page_size);
         let limit = pages as f64 * options.latency_ms as f64 / 1000.0 / options.concurrency as f64;
+        // The same limit at the concurrency the function really used (a connector may declare less than the target).
+        let observed =
+            pages as f64 * options.latency_ms as f64 / 1000.0 / stats.max_in_flight.max(1) as f64;
         // What the same requests cost one at a time: the floor for paging that cannot run concurrently.
         let serial = stats.requests as f64 * options.latency_ms as f64 / 1000.0;
         let cpu = busy.cpu.saturating_sub(idle.cpu);
-        let per_10k = |value: f64| value * 10_000.0 / applications.max(1) as f64;
+        let per_10k = |value: f64| value * 10_000.0 / records.max(1) as f64;
         let above_idle = busy.peak_rss.saturating_sub(idle.rss);
         json!({
-            "variant": label,
+            "sync": label,
+            "api": function.api.name(),
+            "records": records,
             "calls": self.calls,
             "rows": self.rows,
             "deletes": self.deletes,
@@ -351,6 +278,8 @@ impl Tally {
             "wall_s": wall.as_secs_f64(),
             "latency_limit_s": limit,
             "ratio": wall.as_secs_f64() / limit,
+            "latency_limit_at_max_in_flight_s": observed,
+            "ratio_at_max_in_flight": wall.as_secs_f64() / observed,
             "ratio_target": RATIO_TARGET,
             "serial_limit_s": serial,
             "ratio_to_serial": wall.as_secs_f64() / serial,
@@ -367,10 +296,10 @@ impl Tally {
     }
 }
 
-fn cold_starts(binary: &Path, starts: usize) -> Result<Value> {
+fn cold_starts(function: &Function, starts: usize) -> Result<Value> {
     let mut samples = Vec::with_capacity(starts);
     for _ in 0..starts.max(1) {
-        samples.push(runtime_api::cold_start(binary)?.as_secs_f64() * 1000.0);
+        samples.push(runtime_api::cold_start(&function.binary)?.as_secs_f64() * 1000.0);
     }
     let mut sorted = samples.clone();
     sorted.sort_by(f64::total_cmp);
@@ -381,29 +310,45 @@ fn cold_starts(binary: &Path, starts: usize) -> Result<Value> {
         (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
     };
     Ok(json!({
-        "starts": n, "median_ms": median, "min_ms": sorted[0], "max_ms": sorted[n - 1],
+        "function": function.name, "starts": n, "median_ms": median, "min_ms": sorted[0], "max_ms": sorted[n - 1],
         "target_ms": COLD_START_TARGET_MS, "samples_ms": samples,
     }))
 }
 
 /// `build-all`'s zips (`<target>/lambda/<connector>/bootstrap.zip`), plus the measured binary zipped the same way.
-fn zip_sizes(project: &Project, function: &Function) -> Result<Value> {
+fn zip_sizes(project: &Project, functions: &[Function]) -> Result<Value> {
     let mut zips = Vec::new();
-    for connector in project.connectors()? {
-        let path = project.lambda_dir(&connector).join("bootstrap.zip");
-        let bytes = std::fs::metadata(&path).ok().map(|m| m.len());
+    let connectors = project.connectors()?;
+    for connector in &connectors {
+        let path = project.lambda_dir(connector).join("bootstrap.zip");
+        if let Ok(meta) = std::fs::metadata(&path) {
+            zips.push(json!({
+                "connector": connector, "path": path.display().to_string(), "bytes": meta.len(), "note": "",
+            }));
+            continue;
+        }
+        // No build-all zip: zip the host release build the same way, when there is one.
+        let host = project.target_dir().join("release").join(connector);
+        let zipped = std::fs::read(&host)
+            .ok()
+            .map(|b| archive::lambda_zip(&b))
+            .transpose()?;
         zips.push(json!({
-            "connector": connector, "path": path.display().to_string(), "bytes": bytes,
-            "note": if bytes.is_none() { "not built: run cargo xtask build-all" } else { "" },
+            "connector": connector, "path": host.display().to_string(), "bytes": zipped.map(|z| z.len()),
+            "note": if host.is_file() { "host release build, zipped by the bench" } else {
+                "not built: run cargo xtask build-all"
+            },
         }));
     }
-    let binary = std::fs::read(&function.binary)
-        .with_context(|| format!("reading {}", function.binary.display()))?;
-    let zipped = archive::lambda_zip(&binary)?;
-    zips.push(json!({
-        "connector": function.name, "path": "(zipped in memory by the bench)",
-        "bytes": zipped.len(), "binary_bytes": binary.len(), "note": "",
-    }));
+    for function in functions.iter().filter(|f| !connectors.contains(&f.name)) {
+        let binary = std::fs::read(&function.binary)
+            .with_context(|| format!("reading {}", function.binary.display()))?;
+        let zipped = archive::lambda_zip(&binary)?;
+        zips.push(json!({
+            "connector": function.name, "path": "(zipped in memory by the bench)",
+            "bytes": zipped.len(), "binary_bytes": binary.len(), "note": "",
+        }));
+    }
     Ok(json!({ "target_bytes": ZIP_TARGET, "artifacts": zips }))
 }
 
@@ -444,12 +389,8 @@ fn render(results: &Value) -> String {
     let mut text = String::new();
     let settings = &results["settings"];
     text.push_str(&format!(
-        "function: {}\nstand-in: loan, {} records, {} per page, {} ms per request; concurrency {}\n\n",
-        results["function"].as_str().unwrap_or_default(),
-        settings["records"],
-        settings["page_size"],
-        settings["latency_ms"],
-        settings["concurrency"],
+        "stand-ins: {} records, {} ms per request; target concurrency {}\n\n",
+        settings["records"], settings["latency_ms"], settings["concurrency"],
     ));
     let rows: Vec<Vec<String>> = results["sync"]
         .as_array()
@@ -457,13 +398,18 @@ fn render(results: &Value) -> String {
         .flatten()
         .map(|s| {
             vec![
-                s["variant"].as_str().unwrap_or_default().to_owned(),
-                format!("{}", s["rows"]["loan_applications"]),
+                s["sync"].as_str().unwrap_or_default().to_owned(),
+                format!("{}", s["records"]),
                 format!("{}/{}", s["pages"], s["requests"]),
+                format!("{}", s["max_in_flight"]),
                 format!("{}", s["calls"]),
                 format!("{:.2} s", s["wall_s"].as_f64().unwrap_or(0.0)),
                 format!("{:.2} s", s["latency_limit_s"].as_f64().unwrap_or(0.0)),
-                format!("{:.2}", s["ratio"].as_f64().unwrap_or(0.0)),
+                format!(
+                    "{:.2} ({:.2})",
+                    s["ratio"].as_f64().unwrap_or(0.0),
+                    s["ratio_at_max_in_flight"].as_f64().unwrap_or(0.0)
+                ),
                 format!(
                     "{:.2} s ({:.2})",
                     s["serial_limit_s"].as_f64().unwrap_or(0.0),
@@ -482,12 +428,13 @@ fn render(results: &Value) -> String {
     text.push_str(&output::table(
         &[
             "sync",
-            "applications",
+            "records",
             "pages/requests",
+            "in flight",
             "calls",
             "wall",
             "limit",
-            "ratio",
+            "ratio (at in flight)",
             "serial (ratio)",
             "cpu/10k",
             "idle rss",
@@ -497,18 +444,23 @@ fn render(results: &Value) -> String {
         &rows,
     ));
     text.push_str(&format!(
-        "(limit = pages x latency / concurrency, target ratio <= {RATIO_TARGET}; serial = requests x latency, \
-         the floor for one request at a time; memory target peak-idle <= {})\n\n",
+        "(limit = pages x latency / concurrency, target ratio <= {RATIO_TARGET}; in parentheses, the ratio to the \
+         limit at the most requests the stand-in saw in flight; serial = requests x latency, the floor for one \
+         request at a time; memory target peak-idle <= {})\n\n",
         mib(3 * BYTE_BUDGET)
     ));
-    let cold = &results["cold_start"];
-    text.push_str(&format!(
-        "cold start (process start -> first /invocation/next), {} starts: median {:.2} ms, min {:.2}, max {:.2} (target < {COLD_START_TARGET_MS} ms)\n\n",
-        cold["starts"],
-        cold["median_ms"].as_f64().unwrap_or(0.0),
-        cold["min_ms"].as_f64().unwrap_or(0.0),
-        cold["max_ms"].as_f64().unwrap_or(0.0),
-    ));
+    for cold in results["cold_start"].as_array().into_iter().flatten() {
+        text.push_str(&format!(
+            "cold start of {} (process start -> first /invocation/next), {} starts: median {:.2} ms, min {:.2}, \
+             max {:.2} (target < {COLD_START_TARGET_MS} ms)\n",
+            cold["function"].as_str().unwrap_or_default(),
+            cold["starts"],
+            cold["median_ms"].as_f64().unwrap_or(0.0),
+            cold["min_ms"].as_f64().unwrap_or(0.0),
+            cold["max_ms"].as_f64().unwrap_or(0.0),
+        ));
+    }
+    text.push('\n');
     let zips: Vec<Vec<String>> = results["zips"]["artifacts"]
         .as_array()
         .into_iter()

@@ -24,10 +24,10 @@ commands:
       check the repository rules (module headers, workspace dependencies, connector
       independence, fresh generated files).
   bench [--records N] [--page-size N] [--latency MS] [--concurrency N] [--starts N]
-        [--function PATH] [--no-build] [--engine] [--out FILE]
-      end-to-end sync of the loan connector (release build) against the stand-in with injected
-      latency, CPU time and peak RSS, cold start, zip sizes (--engine: also the engine
-      micro-benchmark); prints a table and writes target/bench/results.json.
+        [--connector NAME]... [--function PATH] [--no-build] [--engine] [--out FILE]
+      end-to-end syncs of loan-applications and woocommerce (release builds) against their
+      stand-ins with injected latency, CPU time and peak RSS, cold start, zip sizes (--engine:
+      also the engine micro-benchmark); prints a table and writes target/bench/results.json.
   fuzz [--seconds N] [TARGET]...
       run the cargo-fuzz targets in fuzz/ (all, or the named ones) with nightly for N seconds
       each (default 60); needs `cargo install cargo-fuzz`.
@@ -124,6 +124,9 @@ fn parse_bench(rest: &[String]) -> Result<bench::Options> {
             "--latency" => options.latency_ms = number(arg)?,
             "--concurrency" => options.concurrency = number(arg)?.max(1),
             "--starts" => options.starts = number(arg)?.max(1) as usize,
+            "--connector" => options
+                .connectors
+                .push(args.next().context("--connector needs a name")?.clone()),
             "--function" => {
                 options.function = Some(args.next().context("--function needs a path")?.into())
             }

@@ -1,4 +1,4 @@
-//! The loan API stand-in (`sandbox-apis serve`) as a child process: started with injected latency, asked for its
+//! A stand-in (`sandbox-apis serve`) as a child process: started with injected latency, asked for its
 //! request statistics over its control endpoint, stopped when dropped.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -23,10 +23,10 @@ pub struct Stats {
 }
 
 impl Sandbox {
-    /// Starts `sandbox-apis serve --api loan` with `records` records and `latency_ms` on every answer.
-    pub fn start_loan(binary: &Path, records: u64, latency_ms: u64) -> Result<Sandbox> {
+    /// Starts `sandbox-apis serve --api API` with `records` records and `latency_ms` on every answer.
+    pub fn start(binary: &Path, api: &str, records: u64, latency_ms: u64) -> Result<Sandbox> {
         let mut child = Command::new(binary)
-            .args(["serve", "--api", "loan", "--port", "0", "--seed", "1"])
+            .args(["serve", "--api", api, "--port", "0", "--seed", "1"])
             .args(["--records", &records.to_string()])
             .args(["--fault", &format!("latency={latency_ms}")])
             .stdin(Stdio::null())
