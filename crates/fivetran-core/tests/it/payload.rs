@@ -1,6 +1,7 @@
 //! Payload sizes through the engine: records from a few bytes to larger than the byte budget, big states and big
 //! child arrays. Every response body (state included) stays under the budget and the sync loses nothing; a single
-//! record that cannot fit gives a `RecordTooLarge` error naming the stream and the record's key.
+//! record that cannot fit gives a `RecordTooLarge` error naming the stream and the record's key. Through the
+//! `CLOUD_STORAGE` method (moto_server as S3), one call carries an object beyond Lambda's 6 MB response limit.
 
 use std::time::Duration;
 
@@ -231,4 +232,53 @@ async fn one_record_above_the_default_budget_names_stream_and_key() {
         "{error}"
     );
     assert_eq!(ids, [1]);
+}
+
+#[tokio::test]
+async fn the_cloud_storage_method_carries_more_than_lambdas_limit() {
+    // 70 records of 100 KB: one object of about 7 MB, above Lambda's 6,291,556-byte response limit, while the body
+    // (state, schema, hasMore) stays small.
+    let s3 = crate::moto::moto();
+    s3.create_bucket("payload-7mb", None).await;
+    let server = Server::start(records(70, |_| 100_000, |_| 0)).await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| {
+        Ok(Config::new(&url, Auth::None)?.stream(
+            Stream::new("items", &["id"], Endpoint::get("/items"))
+                .records("/data")
+                .paginate(Pagination::page_number("page").size("page_size", 20)),
+        ))
+    })
+    .with_s3_config(s3.config());
+    let invocation = Invocation::with_timeout("payload", Duration::from_secs(120));
+    let request = json!({
+        "state": {}, "secrets": {}, "sync_id": "payload",
+        "bucket": "payload-7mb", "file": "sync/7mb.json",
+    });
+    let body = handle(&engine, request, &invocation).await.unwrap();
+    assert!(
+        body.get().len() < 10_000,
+        "the body holds no rows: {} bytes",
+        body.get().len()
+    );
+    let response: Value = serde_json::from_str(body.get()).unwrap();
+    assert_eq!(
+        response["hasMore"],
+        json!(false),
+        "every row fits one object"
+    );
+    let object = s3.get_object("payload-7mb", "sync/7mb.json").await;
+    assert!(
+        object.len() > MAX_RESPONSE_BYTES,
+        "object of {} bytes",
+        object.len()
+    );
+    let object: Value = serde_json::from_slice(&object).unwrap();
+    let ids: Vec<u64> = object["insert"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, (1..=70).collect::<Vec<_>>());
 }
