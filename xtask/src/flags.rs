@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 
 use crate::arch::Arch;
-use crate::{build_all, codegen};
+use crate::{bench, build_all, codegen, fuzz};
 
 pub const HELP: &str = "\
 cargo xtask <command>
@@ -23,6 +23,14 @@ commands:
   tidy
       check the repository rules (module headers, workspace dependencies, connector
       independence, fresh generated files).
+  bench [--records N] [--page-size N] [--latency MS] [--concurrency N] [--starts N]
+        [--connector NAME]... [--function PATH] [--no-build] [--engine] [--out FILE]
+      end-to-end syncs of loan-applications and woocommerce (release builds) against their
+      stand-ins with injected latency, CPU time and peak RSS, cold start, zip sizes (--engine:
+      also the engine micro-benchmark); prints a table and writes target/bench/results.json.
+  fuzz [--seconds N] [TARGET]...
+      run the cargo-fuzz targets in fuzz/ (all, or the named ones) with nightly for N seconds
+      each (default 60); needs `cargo install cargo-fuzz`.
   new NAME
       scaffold connectors/NAME: a declaration skeleton, a README and a test.
   demo [ARGS]...
@@ -38,6 +46,8 @@ pub enum Command {
     BuildAll(build_all::Options),
     Codegen(codegen::Options),
     Tidy,
+    Bench(bench::Options),
+    Fuzz(fuzz::Options),
     New { name: String },
     Demo { args: Vec<String> },
     Help,
@@ -55,6 +65,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command> {
         "codegen" => parse_codegen(&rest).map(Command::Codegen),
         "demo" => Ok(Command::Demo { args: rest }),
         "tidy" => no_arguments(&rest, "tidy").map(|()| Command::Tidy),
+        "bench" => parse_bench(&rest).map(Command::Bench),
+        "fuzz" => parse_fuzz(&rest).map(Command::Fuzz),
         "new" => match rest.as_slice() {
             [name] if !name.starts_with('-') => Ok(Command::New { name: name.clone() }),
             _ => bail!("usage: cargo xtask new NAME"),
@@ -90,6 +102,57 @@ fn parse_codegen(rest: &[String]) -> Result<codegen::Options> {
     }
     if !options.connectors.is_empty() && options.out.is_none() {
         bail!("codegen: --connector needs --out (deploy/ always follows connectors/)");
+    }
+    Ok(options)
+}
+
+fn parse_bench(rest: &[String]) -> Result<bench::Options> {
+    let mut options = bench::Options::default();
+    let mut args = rest.iter();
+    while let Some(arg) = args.next() {
+        let mut number = |name: &str| -> Result<u64> {
+            let value = args
+                .next()
+                .with_context(|| format!("{name} needs a value"))?;
+            value
+                .parse()
+                .with_context(|| format!("{name} needs a whole number, got `{value}`"))
+        };
+        match arg.as_str() {
+            "--records" => options.records = number(arg)?.max(1),
+            "--page-size" => options.page_size = number(arg)?.max(1),
+            "--latency" => options.latency_ms = number(arg)?,
+            "--concurrency" => options.concurrency = number(arg)?.max(1),
+            "--starts" => options.starts = number(arg)?.max(1) as usize,
+            "--connector" => options
+                .connectors
+                .push(args.next().context("--connector needs a name")?.clone()),
+            "--function" => {
+                options.function = Some(args.next().context("--function needs a path")?.into())
+            }
+            "--out" => options.out = Some(args.next().context("--out needs a file")?.into()),
+            "--no-build" => options.build = false,
+            "--engine" => options.engine = true,
+            _ => bail!("unknown bench argument `{arg}`\n\n{HELP}"),
+        }
+    }
+    Ok(options)
+}
+
+fn parse_fuzz(rest: &[String]) -> Result<fuzz::Options> {
+    let mut options = fuzz::Options::default();
+    let mut args = rest.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seconds" => {
+                let value = args.next().context("--seconds needs a value")?;
+                options.seconds = value
+                    .parse()
+                    .with_context(|| format!("--seconds needs a whole number, got `{value}`"))?;
+            }
+            flag if flag.starts_with('-') => bail!("unknown fuzz argument `{arg}`\n\n{HELP}"),
+            target => options.targets.push(target.to_owned()),
+        }
     }
     Ok(options)
 }
@@ -181,6 +244,28 @@ mod tests {
         );
         assert!(parse_words("new").is_err());
         assert!(parse_words("codegen --force").is_err());
+    }
+
+    #[test]
+    fn bench_flags() {
+        let Command::Bench(options) = parse_words(
+            "bench --records 500 --latency 5 --concurrency 4 --starts 3 --no-build --engine",
+        )
+        .unwrap() else {
+            panic!("expected bench");
+        };
+        assert_eq!(
+            (options.records, options.latency_ms, options.concurrency),
+            (500, 5, 4)
+        );
+        assert!(options.starts == 3 && !options.build && options.engine);
+        assert!(parse_words("bench --records many").is_err());
+        assert!(parse_words("bench --fast").is_err());
+        let Command::Fuzz(fuzz) = parse_words("fuzz --seconds 5 state keyset").unwrap() else {
+            panic!("expected fuzz");
+        };
+        assert_eq!((fuzz.seconds, fuzz.targets.len()), (5, 2));
+        assert!(parse_words("fuzz --minutes 5").is_err());
     }
 
     #[test]

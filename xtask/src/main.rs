@@ -1,13 +1,15 @@
-//! `cargo xtask`: the project's build tool. One module per task: `build_all`, `codegen`, `tidy`, `new`;
+//! `cargo xtask`: the project's build tool. One module per task: `build_all`, `codegen`, `tidy`, `new`, `bench`, `fuzz`;
 //! shared pieces: `project` (layout, connector discovery), `arch`, `elf`, `archive`, `output`, `flags`.
 
 mod arch;
 mod archive;
+mod bench;
 mod build_all;
 mod codegen;
 mod demo;
 mod elf;
 mod flags;
+mod fuzz;
 mod new;
 mod output;
 mod project;
@@ -34,6 +36,8 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         Command::BuildAll(options) => build_all::run(&project, &options),
         Command::Codegen(options) => codegen::run(&project, &options),
         Command::Tidy => tidy::run(&project),
+        Command::Bench(options) => bench::run(&project, &options),
+        Command::Fuzz(options) => fuzz::run(&project, &options),
         Command::New { name } => new::run(&project, &name),
         Command::Demo { args } => demo::run(&project, &args),
         Command::Help => {

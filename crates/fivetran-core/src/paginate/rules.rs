@@ -97,14 +97,19 @@ impl Pagination {
                         return Ok(Next::Done);
                     }
                 }
-                Ok(Next::Page(Position::Page(current + 1)))
+                let next = current
+                    .checked_add(1)
+                    .ok_or_else(|| cannot_advance(stream, "page number", current))?;
+                Ok(Next::Page(Position::Page(next)))
             }
             Style::Offset { .. } => {
                 let offset = match page.position {
                     Position::Offset(o) => *o,
                     _ => 0,
                 };
-                let next = offset + page.count as u64;
+                let next = offset
+                    .checked_add(page.count as u64)
+                    .ok_or_else(|| cannot_advance(stream, "offset", offset))?;
                 if let Some(items) = self.total(self.total_items.as_ref(), page) {
                     if next >= items {
                         return Ok(Next::Done);
@@ -133,7 +138,8 @@ impl Pagination {
                     .get_all("link")
                     .iter()
                     .filter_map(|v| v.to_str().ok())
-                    .find_map(link_next);
+                    .find_map(link_next)
+                    .filter(|url| !url.is_empty());
                 self.follow(stream, next.map(Position::Url), seen)
             }
         }
@@ -182,6 +188,14 @@ impl Pagination {
             });
         }
         Ok(())
+    }
+}
+
+/// A page number or offset at the top of `u64` (only a tampered state holds one) is an error, not an overflow.
+fn cannot_advance(stream: &str, what: &str, at: u64) -> Error {
+    Error::Pagination {
+        stream: stream.into(),
+        reason: format!("the {what} {at} cannot advance; the state is corrupt"),
     }
 }
 

@@ -1,0 +1,493 @@
+//! `cargo xtask bench`: end-to-end sync through a real function binary (release build) against the loan API
+//! stand-in with injected latency (wall time against the latency limit, CPU time, peak RSS above idle), cold start,
+//! zip sizes and, on request, the engine micro-benchmark. Prints a table and writes `target/bench/results.json`.
+//!
+//! The function runs under [`runtime_api::Host`], a minimal Lambda Runtime API in this process, so the numbers are
+//! the function's own: no warehouse writes, no protocol checks (`fivetran-local` does those in the tests).
+
+mod functions;
+mod proc_stats;
+mod runtime_api;
+mod sandbox;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value, json};
+
+use crate::project::Project;
+use crate::{archive, output};
+use functions::{Function, Variant};
+use runtime_api::Host;
+use sandbox::Sandbox;
+
+/// The options of `cargo xtask bench`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Records in the stand-in (loan applications, WooCommerce orders).
+    pub records: u64,
+    pub page_size: u64,
+    /// Injected latency on every stand-in answer, in milliseconds.
+    pub latency_ms: u64,
+    /// Pages fetched at once (the bench function's `concurrency` secret).
+    pub concurrency: u64,
+    /// Cold starts to take the median of.
+    pub starts: usize,
+    /// Connectors to measure (default: every one whose stand-in the bench drives: loan-applications, woocommerce).
+    pub connectors: Vec<String>,
+    /// A loan-API function binary to measure instead of the connectors.
+    pub function: Option<PathBuf>,
+    /// Build the release binaries first (default); `--no-build` uses what is there.
+    pub build: bool,
+    /// Also run `cargo bench -p fivetran-core --bench engine`.
+    pub engine: bool,
+    /// Where the JSON goes (default `<target>/bench/results.json`).
+    pub out: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            records: 20_000,
+            page_size: 100,
+            latency_ms: 50,
+            concurrency: 8,
+            starts: 20,
+            connectors: Vec::new(),
+            function: None,
+            build: true,
+            engine: false,
+            out: None,
+        }
+    }
+}
+
+/// The byte budget the engine uses by default (5 MiB); the memory target is three times it, above idle RSS.
+const BYTE_BUDGET: u64 = 5 * 1024 * 1024;
+/// The wall-time target as a multiple of the latency limit.
+const RATIO_TARGET: f64 = 1.15;
+const COLD_START_TARGET_MS: f64 = 10.0;
+const ZIP_TARGET: u64 = 4 * 1024 * 1024;
+
+/// Runs the benchmarks and reports them.
+pub fn run(project: &Project, options: &Options) -> Result<()> {
+    let functions = functions::select(project, options)?;
+    let sandbox_binary = project.target_dir().join("release/sandbox-apis");
+    if options.build {
+        functions::cargo_build(project, &["-p", "sandbox-apis", "--bin", "sandbox-apis"])?;
+    }
+    let out_dir = project.target_dir().join("bench");
+    std::fs::create_dir_all(&out_dir)?;
+
+    let mut syncs = Vec::new();
+    let mut cold = Vec::new();
+    for function in &functions {
+        for variant in &function.variants {
+            output::status(&format!("sync: {}", variant.label));
+            syncs.push(sync(function, variant, &sandbox_binary, &out_dir, options)?);
+        }
+        output::status(&format!(
+            "cold start of {}: {} starts",
+            function.name, options.starts
+        ));
+        cold.push(cold_starts(function, options.starts)?);
+    }
+    let zips = zip_sizes(project, &functions)?;
+    let engine = if options.engine {
+        Some(engine_bench(project)?)
+    } else {
+        None
+    };
+
+    let results = json!({
+        "functions": functions.iter().map(|f| json!({
+            "name": f.name, "binary": f.binary.display().to_string(), "api": f.api.name(),
+        })).collect::<Vec<_>>(),
+        "settings": {
+            "records": options.records, "page_size": options.page_size, "latency_ms": options.latency_ms,
+            "concurrency": options.concurrency, "byte_budget": BYTE_BUDGET,
+        },
+        "sync": syncs,
+        "cold_start": cold,
+        "zips": zips,
+        "engine_bench": engine,
+    });
+    output::line(&render(&results));
+    let out = options
+        .out
+        .clone()
+        .unwrap_or_else(|| out_dir.join("results.json"));
+    std::fs::write(&out, serde_json::to_string_pretty(&results)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))?;
+    output::status(&format!("results written to {}", out.display()));
+    Ok(())
+}
+
+/// Runs one whole sync (calls until `hasMore: false`) of a fresh function process against a fresh stand-in.
+fn sync(
+    function: &Function,
+    variant: &Variant,
+    sandbox_binary: &Path,
+    out_dir: &Path,
+    options: &Options,
+) -> Result<Value> {
+    let sandbox = Sandbox::start(
+        sandbox_binary,
+        function.api.name(),
+        options.records,
+        options.latency_ms,
+    )?;
+    let mut host = Host::start()?;
+    let log_name = format!("{}.log", variant.label.replace([' ', ',', '/'], "-"));
+    let log = std::fs::File::create(out_dir.join(&log_name))?;
+    let binary = &function.binary;
+    let mut command = Command::new(binary);
+    runtime_api::lambda_env(&mut command, &host.address(), "bench");
+    command
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let result = (|| {
+        let limit = Duration::from_secs(600);
+        host.wait_polled(&mut child, limit)?;
+        let idle = proc_stats::read(child.id())?;
+        let mut secrets = function.api.secrets(sandbox.base_url(), options);
+        for (name, value) in &variant.secrets {
+            secrets.insert((*name).into(), value.clone().into());
+        }
+        let mut state = json!({});
+        let mut tally = Tally::default();
+        let start = Instant::now();
+        loop {
+            let request = json!({
+                "agent": "Fivetran AWS Lambda Connector/bench",
+                "state": state, "secrets": secrets, "sync_id": "bench",
+            });
+            let body = host.invoke(&mut child, serde_json::to_vec(&request)?, limit)?;
+            let response: Value =
+                serde_json::from_slice(&body).context("the response is not JSON")?;
+            tally.add(&response, body.len());
+            state = response.get("state").cloned().unwrap_or_default();
+            if response.get("hasMore") != Some(&Value::Bool(true)) {
+                break;
+            }
+            if tally.calls >= 1000 {
+                bail!("still hasMore after 1000 calls");
+            }
+        }
+        let wall = start.elapsed();
+        host.wait_polled(&mut child, limit)?;
+        let busy = proc_stats::read(child.id())?;
+        let stats = sandbox.stats()?;
+        Ok(tally.report(function, options, &variant.label, wall, idle, busy, stats))
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    result.with_context(|| {
+        format!(
+            "sync ({}); function log in {}",
+            variant.label,
+            out_dir.join(log_name).display()
+        )
+    })
+}
+
+/// Counts over the responses of one sync.
+#[derive(Debug, Default)]
+struct Tally {
+    calls: u64,
+    rows: Map<String, Value>,
+    deletes: u64,
+    max_response: usize,
+    total_bytes: u64,
+}
+
+impl Tally {
+    fn add(&mut self, response: &Value, bytes: usize) {
+        self.calls += 1;
+        self.max_response = self.max_response.max(bytes);
+        self.total_bytes += bytes as u64;
+        for (table, rows) in response
+            .get("insert")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let n = rows.as_array().map_or(0, Vec::len) as u64;
+            let entry = self.rows.entry(table.clone()).or_insert(json!(0));
+            *entry = json!(entry.as_u64().unwrap_or(0) + n);
+        }
+        for rows in response
+            .get("delete")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(_, r)| r)
+        {
+            self.deletes += rows.as_array().map_or(0, Vec::len) as u64;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &self,
+        function: &Function,
+        options: &Options,
+        label: &str,
+        wall: Duration,
+        idle: proc_stats::Usage,
+        busy: proc_stats::Usage,
+        stats: sandbox::Stats,
+    ) -> Value {
+        let count = |table: &str| self.rows.get(table).and_then(Value::as_u64).unwrap_or(0);
+        let page_size = function.api.page_size(options);
+        let records: u64 = function.api.page_tables().iter().map(|t| count(t)).sum();
+        // The pages the data needs: each listed table's records (and the deletion feed's) by the page size.
+        let pages = function
+            .api
+            .page_tables()
+            .iter()
+            .map(|t| count(t).div_ceil(page_size))
+            .sum::<u64>()
+            + self.deletes.div_ceil(page_size);
+        let limit = pages as f64 * options.latency_ms as f64 / 1000.0 / options.concurrency as f64;
+        // The same limit at the concurrency the function really used (a connector may declare less than the target).
+        let observed =
+            pages as f64 * options.latency_ms as f64 / 1000.0 / stats.max_in_flight.max(1) as f64;
+        // What the same requests cost one at a time: the floor for paging that cannot run concurrently.
+        let serial = stats.requests as f64 * options.latency_ms as f64 / 1000.0;
+        let cpu = busy.cpu.saturating_sub(idle.cpu);
+        let per_10k = |value: f64| value * 10_000.0 / records.max(1) as f64;
+        let above_idle = busy.peak_rss.saturating_sub(idle.rss);
+        json!({
+            "sync": label,
+            "api": function.api.name(),
+            "records": records,
+            "calls": self.calls,
+            "rows": self.rows,
+            "deletes": self.deletes,
+            "pages": pages,
+            "requests": stats.requests,
+            "max_in_flight": stats.max_in_flight,
+            "wall_s": wall.as_secs_f64(),
+            "latency_limit_s": limit,
+            "ratio": wall.as_secs_f64() / limit,
+            "latency_limit_at_max_in_flight_s": observed,
+            "ratio_at_max_in_flight": wall.as_secs_f64() / observed,
+            "ratio_target": RATIO_TARGET,
+            "serial_limit_s": serial,
+            "ratio_to_serial": wall.as_secs_f64() / serial,
+            "cpu_ms": cpu.as_millis() as u64,
+            "cpu_ms_per_10k_records": per_10k(cpu.as_millis() as f64),
+            "idle_rss": idle.rss,
+            "peak_rss": busy.peak_rss,
+            "peak_rss_above_idle": above_idle,
+            "peak_rss_above_idle_per_10k_records": per_10k(above_idle as f64),
+            "memory_target": 3 * BYTE_BUDGET,
+            "max_response_bytes": self.max_response,
+            "total_response_bytes": self.total_bytes,
+        })
+    }
+}
+
+fn cold_starts(function: &Function, starts: usize) -> Result<Value> {
+    let mut samples = Vec::with_capacity(starts);
+    for _ in 0..starts.max(1) {
+        samples.push(runtime_api::cold_start(&function.binary)?.as_secs_f64() * 1000.0);
+    }
+    let mut sorted = samples.clone();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    Ok(json!({
+        "function": function.name, "starts": n, "median_ms": median, "min_ms": sorted[0], "max_ms": sorted[n - 1],
+        "target_ms": COLD_START_TARGET_MS, "samples_ms": samples,
+    }))
+}
+
+/// `build-all`'s zips (`<target>/lambda/<connector>/bootstrap.zip`), plus the measured binary zipped the same way.
+fn zip_sizes(project: &Project, functions: &[Function]) -> Result<Value> {
+    let mut zips = Vec::new();
+    let connectors = project.connectors()?;
+    for connector in &connectors {
+        let path = project.lambda_dir(connector).join("bootstrap.zip");
+        if let Ok(meta) = std::fs::metadata(&path) {
+            zips.push(json!({
+                "connector": connector, "path": path.display().to_string(), "bytes": meta.len(), "note": "",
+            }));
+            continue;
+        }
+        // No build-all zip: zip the host release build the same way, when there is one.
+        let host = project.target_dir().join("release").join(connector);
+        let zipped = std::fs::read(&host)
+            .ok()
+            .map(|b| archive::lambda_zip(&b))
+            .transpose()?;
+        zips.push(json!({
+            "connector": connector, "path": host.display().to_string(), "bytes": zipped.map(|z| z.len()),
+            "note": if host.is_file() { "host release build, zipped by the bench" } else {
+                "not built: run cargo xtask build-all"
+            },
+        }));
+    }
+    for function in functions.iter().filter(|f| !connectors.contains(&f.name)) {
+        let binary = std::fs::read(&function.binary)
+            .with_context(|| format!("reading {}", function.binary.display()))?;
+        let zipped = archive::lambda_zip(&binary)?;
+        zips.push(json!({
+            "connector": function.name, "path": "(zipped in memory by the bench)",
+            "bytes": zipped.len(), "binary_bytes": binary.len(), "note": "",
+        }));
+    }
+    Ok(json!({ "target_bytes": ZIP_TARGET, "artifacts": zips }))
+}
+
+/// Runs the engine micro-benchmark and keeps its output lines (those with a rate are the figures).
+fn engine_bench(project: &Project) -> Result<Value> {
+    output::status("cargo bench -p fivetran-core --bench engine");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "bench",
+            "-p",
+            "fivetran-core",
+            "--bench",
+            "engine",
+            "--target-dir",
+        ])
+        .arg(project.target_dir())
+        .current_dir(project.root())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running cargo bench")?;
+    if !out.status.success() {
+        bail!(
+            "cargo bench -p fivetran-core --bench engine failed ({})",
+            out.status
+        );
+    }
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok(json!({ "command": "cargo bench -p fivetran-core --bench engine", "output": lines }))
+}
+
+/// The human-readable tables.
+fn render(results: &Value) -> String {
+    let mut text = String::new();
+    let settings = &results["settings"];
+    text.push_str(&format!(
+        "stand-ins: {} records, {} ms per request; target concurrency {}\n\n",
+        settings["records"], settings["latency_ms"], settings["concurrency"],
+    ));
+    let rows: Vec<Vec<String>> = results["sync"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            vec![
+                s["sync"].as_str().unwrap_or_default().to_owned(),
+                format!("{}", s["records"]),
+                format!("{}/{}", s["pages"], s["requests"]),
+                format!("{}", s["max_in_flight"]),
+                format!("{}", s["calls"]),
+                format!("{:.2} s", s["wall_s"].as_f64().unwrap_or(0.0)),
+                format!("{:.2} s", s["latency_limit_s"].as_f64().unwrap_or(0.0)),
+                format!(
+                    "{:.2} ({:.2})",
+                    s["ratio"].as_f64().unwrap_or(0.0),
+                    s["ratio_at_max_in_flight"].as_f64().unwrap_or(0.0)
+                ),
+                format!(
+                    "{:.2} s ({:.2})",
+                    s["serial_limit_s"].as_f64().unwrap_or(0.0),
+                    s["ratio_to_serial"].as_f64().unwrap_or(0.0)
+                ),
+                format!(
+                    "{:.0} ms",
+                    s["cpu_ms_per_10k_records"].as_f64().unwrap_or(0.0)
+                ),
+                mib(s["idle_rss"].as_u64().unwrap_or(0)),
+                mib(s["peak_rss_above_idle"].as_u64().unwrap_or(0)),
+                mib(s["max_response_bytes"].as_u64().unwrap_or(0)),
+            ]
+        })
+        .collect();
+    text.push_str(&output::table(
+        &[
+            "sync",
+            "records",
+            "pages/requests",
+            "in flight",
+            "calls",
+            "wall",
+            "limit",
+            "ratio (at in flight)",
+            "serial (ratio)",
+            "cpu/10k",
+            "idle rss",
+            "peak-idle",
+            "max response",
+        ],
+        &rows,
+    ));
+    text.push_str(&format!(
+        "(limit = pages x latency / concurrency, target ratio <= {RATIO_TARGET}; in parentheses, the ratio to the \
+         limit at the most requests the stand-in saw in flight; serial = requests x latency, the floor for one \
+         request at a time; memory target peak-idle <= {})\n\n",
+        mib(3 * BYTE_BUDGET)
+    ));
+    for cold in results["cold_start"].as_array().into_iter().flatten() {
+        text.push_str(&format!(
+            "cold start of {} (process start -> first /invocation/next), {} starts: median {:.2} ms, min {:.2}, \
+             max {:.2} (target < {COLD_START_TARGET_MS} ms)\n",
+            cold["function"].as_str().unwrap_or_default(),
+            cold["starts"],
+            cold["median_ms"].as_f64().unwrap_or(0.0),
+            cold["min_ms"].as_f64().unwrap_or(0.0),
+            cold["max_ms"].as_f64().unwrap_or(0.0),
+        ));
+    }
+    text.push('\n');
+    let zips: Vec<Vec<String>> = results["zips"]["artifacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|z| {
+            vec![
+                z["connector"].as_str().unwrap_or_default().to_owned(),
+                z["bytes"]
+                    .as_u64()
+                    .map_or_else(|| "-".to_owned(), output::size),
+                z["note"].as_str().unwrap_or_default().to_owned(),
+            ]
+        })
+        .collect();
+    text.push_str(&output::table(
+        &["zip", "size (target < 4 MiB)", "note"],
+        &zips,
+    ));
+    if let Some(lines) = results["engine_bench"]["output"].as_array() {
+        text.push_str("\nengine micro-benchmark:\n");
+        for line in lines {
+            text.push_str(&format!("  {}\n", line.as_str().unwrap_or_default()));
+        }
+    }
+    text
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
