@@ -154,3 +154,27 @@ impl Subject {
         self
     }
 }
+
+/// Declares one test per check of `docs/connector-spec.md` for a connector, so every connector runs every check,
+/// including checks added later: `connector_conformance::tests!(subject);` in the connector's `tests/it/` module,
+/// where `subject` is a function returning its [`Subject`]. The connector needs `tokio` as a dev-dependency.
+#[macro_export]
+macro_rules! tests {
+    ($subject:path) => {
+        $crate::tests!(@each $subject; full_sync, second_sync_unchanged, resume_from_every_state, changing_data,
+            faults, setup_test, secrets_never_leak, deadline, sync_scope);
+
+        #[test]
+        fn shape() {
+            $crate::shape(env!("CARGO_MANIFEST_DIR"));
+        }
+    };
+    (@each $subject:path; $($check:ident),+) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                $crate::$check(&$subject()).await;
+            }
+        )+
+    };
+}
