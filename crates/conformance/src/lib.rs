@@ -40,6 +40,7 @@
 //! Every response of every check also goes through `fivetran-local`'s protocol rules (spec 2.1, 2.2).
 //! Runtimes stay short: small stand-ins (40 records by default), one-second `Retry-After`s.
 
+pub mod connection;
 mod data;
 mod deadline;
 mod faults;
@@ -55,6 +56,7 @@ use std::path::PathBuf;
 use sandbox_apis::{Api, DiffOptions};
 use serde_json::Value;
 
+pub use connection::Connection;
 pub use data::{changing_data, full_sync, second_sync_unchanged};
 pub use deadline::deadline;
 pub use faults::faults;

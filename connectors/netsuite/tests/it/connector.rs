@@ -8,7 +8,7 @@ use sandbox_apis::credentials::{
 use sandbox_apis::{Api, DiffOptions, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
-use crate::support::{self, Connection};
+use connector_conformance::connection::{self as support, Connection};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_netsuite");
 

@@ -4,4 +4,3 @@
 
 mod conformance;
 mod connector;
-mod support;

@@ -1,5 +1,5 @@
-//! A small harness for the connector's own tests (the spec checks live in `connector-conformance`): one
-//! connection of the real binary to a stand-in, through fivetran-local, into a scratch SQLite warehouse.
+//! One connection for a connector's own tests (beside the spec checks): the real binary, through fivetran-local,
+//! against a stand-in the test started itself, into a scratch SQLite warehouse.
 
 use std::time::Duration;
 
@@ -74,6 +74,11 @@ impl Connection {
         );
         assert!(report.violations.is_empty(), "{:?}", report.violations);
         report
+    }
+
+    /// The setup test's report.
+    pub async fn setup_test(&mut self) -> fivetran_local::setup_test::SetupTestReport {
+        fivetran_local::setup_test::run(&mut self.host, &self.options.request, &Map::new()).await
     }
 
     /// Asserts the warehouse equals the stand-in's ground truth.
