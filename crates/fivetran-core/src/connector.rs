@@ -135,7 +135,9 @@
 //!
 //! **Generic secrets.** Every connector accepts `startDate` (RFC 3339 or `YYYY-MM-DD`; the first sync's lower bound
 //! for incremental streams), `tables` (comma-separated table names; only those are synced, children and hook tables
-//! included only when named) and `caCertificate` (PEM; an extra trusted root for the upstream API).
+//! included only when named), `caCertificate` (PEM; an extra trusted root for the upstream API) and `concurrency`
+//! (1 to 32: requests in flight at once while fetching ahead; overrides [`Config::concurrency`] for a source that
+//! allows more, or fewer, than the connector declares).
 
 use reqwest::Method;
 use serde_json::{Map, Value};
@@ -208,7 +210,8 @@ impl Config {
         self
     }
 
-    /// How many pages may be fetched at once when the number of pages is known (default 4).
+    /// How many pages may be fetched at once when the number of pages is known (default 4; the `concurrency`
+    /// secret overrides it).
     pub fn concurrency(mut self, pages: usize) -> Self {
         self.http.concurrency = pages.max(1);
         self

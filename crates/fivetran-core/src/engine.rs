@@ -101,6 +101,9 @@ impl<C: Connector> Engine<C> {
         let mut config = self.connector.configure(secrets)?;
         let budget_override = std::env::var(crate::budget::BYTE_BUDGET_ENV).ok();
         config.budget = config.budget.with_override(budget_override.as_deref())?;
+        if let Some(k) = concurrency(secrets)? {
+            config.http.concurrency = k;
+        }
         config.validate()?;
         let ca = secrets.optional("caCertificate")?;
         let http = Http::new(
@@ -205,6 +208,21 @@ fn table_selection(config: &Config, secrets: &Secrets) -> Result<Option<BTreeSet
         selected.insert(name);
     }
     Ok(Some(selected))
+}
+
+/// The most requests in flight the `concurrency` secret may ask for.
+const MAX_CONCURRENCY: usize = 32;
+
+/// The `concurrency` secret: 1 to [`MAX_CONCURRENCY`] requests in flight while fetching ahead.
+fn concurrency(secrets: &Secrets) -> Result<Option<usize>> {
+    let expected = "a whole number from 1 to 32";
+    match secrets.parsed::<usize>("concurrency", expected)? {
+        Some(k) if !(1..=MAX_CONCURRENCY).contains(&k) => Err(Error::invalid_secret(
+            "concurrency",
+            format!("must be {expected}"),
+        )),
+        k => Ok(k),
+    }
 }
 
 /// The `startDate` secret: RFC 3339 or `YYYY-MM-DD` (midnight UTC).
@@ -315,6 +333,19 @@ mod tests {
             error.to_string(),
             "invalid secret `tables`: names unknown table `c`; known tables: a, b"
         );
+    }
+
+    #[test]
+    fn the_concurrency_secret_is_checked() {
+        assert_eq!(concurrency(&secrets(json!({}))).unwrap(), None);
+        assert_eq!(
+            concurrency(&secrets(json!({"concurrency": "8"}))).unwrap(),
+            Some(8)
+        );
+        for bad in [json!("0"), json!("33"), json!("many")] {
+            let error = concurrency(&secrets(json!({ "concurrency": bad }))).unwrap_err();
+            assert!(error.to_string().contains("concurrency"), "{error}");
+        }
     }
 
     #[test]

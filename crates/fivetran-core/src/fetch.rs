@@ -188,6 +188,8 @@ mod tests {
             pages: 0,
             seen: Vec::new(),
             last_key: None,
+            total: None,
+            page_bytes: None,
         }
     }
 

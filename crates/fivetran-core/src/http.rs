@@ -197,8 +197,16 @@ impl Http {
                 });
             }
             self.wait_for_slot(time).await?;
+            let sent = std::time::Instant::now();
             let outcome = self.attempt(call, time).await;
             stats.requests.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                stream = call.stream,
+                path = %path,
+                ms = sent.elapsed().as_millis() as u64,
+                ok = matches!(outcome, Attempt::Done(_)),
+                "request answered"
+            );
             let wait = match outcome {
                 Attempt::Done(fetched) => return Ok(fetched),
                 Attempt::Unauthorized(error) => return Err(error),
@@ -353,8 +361,8 @@ impl Http {
         };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body: Result<Bytes, String> =
-            match tokio::time::timeout(timeout, response.bytes()).await {
+        let body: Result<Vec<u8>, String> =
+            match tokio::time::timeout(timeout, read_body(response)).await {
                 Err(_) => Err("timed out reading the body".into()),
                 Ok(Err(e)) => Err(describe(&e)),
                 Ok(Ok(b)) => Ok(b),
@@ -367,7 +375,7 @@ impl Http {
                 detail,
             };
         }
-        let text = match body.map(|b| String::from_utf8(Vec::from(b))) {
+        let text = match body.map(String::from_utf8) {
             Err(reason) => return Attempt::BadBody(format!("body could not be read: {reason}")),
             Ok(Err(_)) => return Attempt::BadBody("not UTF-8 text".into()),
             Ok(Ok(text)) => text,
@@ -439,6 +447,21 @@ enum Attempt {
         headers: HeaderMap,
         detail: Option<String>,
     },
+}
+
+/// The most a `Content-Length` may reserve up front (a larger body still reads, growing as it comes).
+const MAX_PRESIZE: u64 = 16 << 20;
+
+/// Reads a body into one buffer of its own, chunk by chunk. Each chunk is copied and dropped before the next read,
+/// so the connection reuses its read buffer; collecting the chunks first (`Response::bytes`) keeps every chunk's
+/// buffer alive until the end, and with several pages in flight those buffers weighed more than the pages.
+async fn read_body(mut response: reqwest::Response) -> reqwest::Result<Vec<u8>> {
+    let presize = response.content_length().unwrap_or(0).min(MAX_PRESIZE);
+    let mut body = Vec::with_capacity(presize as usize);
+    while let Some(chunk) = response.chunk().await? {
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 #[cfg(test)]

@@ -190,7 +190,7 @@ impl Pagination {
     /// For page numbers over results ordered ascending by the record field `field`: enables the deletion-shift
     /// correction (see the crate docs, "Consistency"). Records at or below the last key already read are skipped,
     /// and a page is accepted only when it provably continues where the previous one ended. Pages are still fetched
-    /// concurrently when the totals are known; the probes that prove a batch's boundaries follow the batch.
+    /// concurrently when the totals are known, as descending sweeps whose boundaries a few probes prove.
     pub fn key_ordered(mut self, field: &str) -> Self {
         self.key_ordered = Some(field.into());
         self

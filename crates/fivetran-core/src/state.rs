@@ -78,6 +78,13 @@ pub struct Window {
     /// The last key read, for key-ordered page numbers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_key: Option<String>,
+    /// The number of pages (page numbers) or items (offsets) the last page read reported: the next call fetches
+    /// ahead from its first request instead of waiting for a page to tell it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+    /// Bytes of rows the last whole page read gave, to cut that first look-ahead to the byte budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_bytes: Option<u64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -243,6 +250,8 @@ mod tests {
             pages: 1,
             seen: Vec::new(),
             last_key: Some("la_1".into()),
+            total: None,
+            page_bytes: None,
         };
         window.set_seen(&[u64::MAX, 7]);
         s.window = Some(window);

@@ -56,8 +56,10 @@ impl Api {
                 ("consumerSecret", "cs_sandbox_fedcba9876543210".into()),
             ],
         };
+        // Every function built on the engine takes the `concurrency` secret (the loan-bench example reads it too).
         pairs
             .into_iter()
+            .chain([("concurrency", options.concurrency.to_string())])
             .map(|(k, v)| (k.to_owned(), Value::from(v)))
             .collect()
     }
@@ -102,7 +104,7 @@ pub fn select(project: &Project, options: &Options) -> Result<Vec<Function>> {
             .is_some_and(|n| n.to_string_lossy().starts_with("loan-bench"));
         let name = binary.display().to_string();
         let variants = if example {
-            example_variants(options)
+            example_variants()
         } else {
             vec![Variant::declared(&name)]
         };
@@ -139,7 +141,7 @@ pub fn select(project: &Project, options: &Options) -> Result<Vec<Function>> {
             name: "loan-bench (fivetran-core example)".into(),
             binary: project.target_dir().join("release/examples/loan-bench"),
             api: Api::Loan,
-            variants: example_variants(options),
+            variants: example_variants(),
         }]);
     }
     if options.build {
@@ -161,20 +163,16 @@ pub fn select(project: &Project, options: &Options) -> Result<Vec<Function>> {
 }
 
 /// The example's variants: key-ordered pages (as the loan connector must page) and plain concurrent pages (the
-/// engine's concurrent path), both at the bench's concurrency.
-fn example_variants(options: &Options) -> Vec<Variant> {
-    let concurrency = options.concurrency.to_string();
+/// engine's concurrent path), both at the bench's concurrency (a secret every function gets).
+fn example_variants() -> Vec<Variant> {
     vec![
         Variant {
             label: "loan-bench, key-ordered".into(),
-            secrets: vec![
-                ("keyOrdered", "true".into()),
-                ("concurrency", concurrency.clone()),
-            ],
+            secrets: vec![("keyOrdered", "true".into())],
         },
         Variant {
             label: "loan-bench, plain pages".into(),
-            secrets: vec![("keyOrdered", "false".into()), ("concurrency", concurrency)],
+            secrets: vec![("keyOrdered", "false".into())],
         },
     ]
 }

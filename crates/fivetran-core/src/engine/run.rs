@@ -1,8 +1,8 @@
-//! One invocation's run: the stream loop, page fetching (ahead when the page count is known), the deletion-shift
-//! check of key-ordered page numbers, and the record loop under the byte budget.
+//! One invocation's run: the stream loop, page fetching (ahead when the page count is known, see [`ahead`]), the
+//! deletion-shift check of key-ordered page numbers, and the record loop under the byte budget.
 
 use std::cmp::Ordering as Cmp;
-use std::collections::VecDeque;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
@@ -21,7 +21,13 @@ use crate::row::{LazyRow, Page};
 use crate::sink::{Payload, Sink};
 use crate::state::{SyncState, Window};
 
+mod ahead;
 mod emit;
+
+use ahead::{Ahead, Probe, Proof};
+
+/// The most pages planned ahead at once.
+const MAX_AHEAD: u64 = 1024;
 
 /// Slack added to the measured state size: the state grows a little as positions and keys change.
 const STATE_SLACK: usize = 2048;
@@ -32,7 +38,7 @@ pub(crate) struct Run<'a> {
     original: Map<String, Value>,
     state: SyncState,
     time: TimeBudget,
-    stats: Stats,
+    stats: Arc<Stats>,
     sink: Box<dyn Sink>,
     payload: Payload,
     state_bytes: usize,
@@ -42,23 +48,6 @@ pub(crate) struct Run<'a> {
     buf: Vec<u8>,
     ranges: Vec<Option<(usize, usize)>>,
     retry_hint: Option<std::time::Duration>,
-}
-
-/// Pages fetched ahead, in page order.
-type Ahead = VecDeque<AheadPage>;
-
-/// A page fetched ahead, with the probe that checks the boundary before it (key-ordered page numbers).
-struct AheadPage {
-    position: Position,
-    fetched: Result<Fetched>,
-    probe: Option<Probe>,
-}
-
-/// A one-record probe at the last position of the page before a boundary, sent after the page behind the boundary
-/// arrived: the boundary is proven when it still finds `key` there.
-struct Probe {
-    key: String,
-    fetched: Result<Fetched>,
 }
 
 /// The outcome of emitting one page.
@@ -83,7 +72,7 @@ impl<'a> Run<'a> {
             original,
             state,
             time: TimeBudget::new(invocation.deadline, p.config.budget.time_margin),
-            stats: Stats::default(),
+            stats: Arc::default(),
             sink,
             payload: Payload::with_capacity(capacity),
             state_bytes: 0,
@@ -182,25 +171,36 @@ impl<'a> Run<'a> {
                 pages: 0,
                 seen: Vec::new(),
                 last_key: None,
+                total: None,
+                page_bytes: None,
             },
         };
         let mut seen = Seen::from_state(&window.seen_hashes());
-        let mut ahead = Ahead::new();
+        let mut ahead = Ahead::default();
+        // A window carried over from the previous call knows how many pages there are: fetch ahead at once.
+        if let Some(total) = window.total {
+            let planned = self.plan_positions(stream, &window.position, total);
+            let room = self.sink.room(&self.payload, self.state_bytes);
+            let fits = fits(room, window.page_bytes.unwrap_or(0) as usize);
+            self.fetch_ahead(&mut ahead, stream, &window, planned, fits)
+                .await;
+        }
         loop {
             self.save(stream, &window, &seen);
             pagination.check_pages(&stream.key, window.pages + 1)?;
             let position = window.position.clone();
-            let (fetched, probe) = if ahead.front().is_some_and(|a| a.position == position) {
-                match ahead.pop_front() {
-                    Some(a) => (a.fetched, a.probe),
-                    None => (unreachable_page(stream), None),
+            let (fetched, proof) = match self.take(&mut ahead, stream, &window, &position).await {
+                Some(a) => (a.fetched, a.proof),
+                None => {
+                    ahead.clear();
+                    if !self.time.may_start() {
+                        return Ok(Some(self.unopen(stream, fresh, &window, Stop::Time)));
+                    }
+                    (
+                        self.fetch(stream, &window, &position, None).await,
+                        Proof::Unchecked,
+                    )
                 }
-            } else {
-                ahead.clear();
-                if !self.time.may_start() {
-                    return Ok(Some(self.unopen(stream, fresh, &window, Stop::Time)));
-                }
-                (self.fetch(stream, &window, &position, None).await, None)
             };
             let fetched = match self.stop_for(fetched)? {
                 Ok(f) => f,
@@ -208,7 +208,7 @@ impl<'a> Run<'a> {
             };
             let page = &fetched.page;
             match self
-                .shift_check(stream, &window, &position, page, probe)
+                .shift_check(stream, &window, &position, page, proof)
                 .await?
             {
                 None => {}
@@ -234,7 +234,11 @@ impl<'a> Run<'a> {
             };
             let next =
                 self.clean_next(stream, pagination.next(&stream.key, &facts, &seen)?, &seen)?;
-            let mut totals = self.plan_ahead(stream, &facts, &next);
+            let total = self.total(stream, &facts);
+            let planned = match (&next, total) {
+                (Next::Page(next), Some(total)) => self.plan_positions(stream, next, total),
+                _ => Vec::new(),
+            };
             window.pages += 1;
             self.pages += 1;
             let before = self.payload.bytes();
@@ -243,12 +247,9 @@ impl<'a> Run<'a> {
                 return Ok(Some(Stop::Bytes));
             }
             window.skip = 0;
-            // Fetch ahead no more pages than the byte budget can still take (at this page's size).
             let page_bytes = self.payload.bytes() - before;
-            let room = self.sink.room(&self.payload, self.state_bytes);
-            if let Some(pages) = room.checked_div(page_bytes) {
-                totals.truncate(pages + 1);
-            }
+            window.total = total;
+            window.page_bytes = Some(page_bytes as u64);
             match next {
                 Next::Done => {
                     let s = self.state.stream(&stream.key);
@@ -262,9 +263,11 @@ impl<'a> Run<'a> {
                         seen.insert(t);
                     }
                     window.position = next;
-                    if ahead.is_empty() && !totals.is_empty() {
-                        ahead = self.fetch_ahead(stream, &window, totals).await;
-                    }
+                    // Fetch ahead no more pages than the byte budget can still take at this page's size.
+                    let room = self.sink.room(&self.payload, self.state_bytes);
+                    let fits = fits(room, page_bytes);
+                    self.fetch_ahead(&mut ahead, stream, &window, planned, fits)
+                        .await;
                 }
             }
         }
@@ -332,6 +335,11 @@ impl<'a> Run<'a> {
             .await
     }
 
+    /// Requests in flight at once while fetching ahead.
+    fn concurrency(&self) -> usize {
+        self.p.http.settings().concurrency
+    }
+
     /// Splits a fetch outcome into a page, a stop (quota, time) or an error.
     fn stop_for(&mut self, fetched: Result<Fetched>) -> Result<std::result::Result<Fetched, Stop>> {
         match fetched {
@@ -351,35 +359,38 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Positions to fetch ahead when the number of pages (or items) is known.
-    fn plan_ahead(&self, stream: &Stream, facts: &PageFacts<'_>, next: &Next) -> Vec<Position> {
+    /// The number of pages (page numbers) or items (offsets) a page reports, when the stream declares where.
+    fn total(&self, stream: &Stream, facts: &PageFacts<'_>) -> Option<u64> {
         let pagination = &stream.pagination;
-        let k = self.p.http.settings().concurrency;
-        let Next::Page(first) = next else {
-            return Vec::new();
-        };
-        if k < 2 {
+        match &pagination.style {
+            Style::PageNumber { .. } => pagination.total(pagination.total_pages.as_ref(), facts),
+            Style::Offset { .. } => pagination.total(pagination.total_items.as_ref(), facts),
+            _ => None,
+        }
+    }
+
+    /// The positions from `from` on, up to `total` pages (page numbers) or items (offsets), at most
+    /// [`MAX_AHEAD`]; none when pages are fetched one at a time.
+    fn plan_positions(&self, stream: &Stream, from: &Position, total: u64) -> Vec<Position> {
+        let pagination = &stream.pagination;
+        if self.concurrency() < 2 {
             return Vec::new();
         }
-        match (&pagination.style, first) {
-            (Style::PageNumber { .. }, Position::Page(n)) => {
-                let Some(total) = pagination.total(pagination.total_pages.as_ref(), facts) else {
-                    return Vec::new();
-                };
-                (*n..=total.min(n + k as u64 - 1))
-                    .map(Position::Page)
-                    .collect()
-            }
+        match (&pagination.style, from) {
+            (Style::PageNumber { .. }, Position::Page(n)) => (*n..=total.min(n + MAX_AHEAD - 1))
+                .map(Position::Page)
+                .collect(),
+            (Style::PageNumber { first, .. }, Position::Start) => (*first
+                ..=total.min(first + MAX_AHEAD - 1))
+                .map(Position::Page)
+                .collect(),
             (Style::Offset { .. }, Position::Offset(o)) => {
-                let (Some(items), Some(size)) = (
-                    pagination.total(pagination.total_items.as_ref(), facts),
-                    pagination.page_size(),
-                ) else {
+                let Some(size) = pagination.page_size() else {
                     return Vec::new();
                 };
-                (0..k as u64)
+                (0..MAX_AHEAD)
                     .map(|i| o + i * size)
-                    .take_while(|off| *off < items)
+                    .take_while(|off| *off < total)
                     .map(Position::Offset)
                     .collect()
             }
@@ -387,81 +398,40 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Fetches pages concurrently (bounded by the settings' concurrency); results stay in page order. For key-ordered
-    /// page numbers, the boundary probes follow once the whole batch has arrived.
+    /// Fetches `planned` ahead, as far as the byte budget can take (`fits` pages): a descending sweep for
+    /// key-ordered page numbers (when nothing is ahead), else the sliding window.
+    ///
+    /// A sweep takes one round trip per `concurrency` pages, and a sweep the estimate left short means another
+    /// sweep with its own round of probes; so a sweep plans a sixteenth more than the estimate and rounds up to
+    /// whole rounds (pages past the budget's end are read and dropped, costing requests but no time). The sliding
+    /// window needs no margin: it keeps requesting as long as pages fit.
     async fn fetch_ahead(
         &self,
-        stream: &Stream,
+        ahead: &mut Ahead<'a>,
+        stream: &'a Stream,
         window: &Window,
-        positions: Vec<Position>,
-    ) -> Ahead {
-        if !self.time.may_start() {
-            return Ahead::new();
-        }
-        let fetches = positions
-            .iter()
-            .map(|pos| self.fetch(stream, window, pos, None));
-        let results = futures_util::future::join_all(fetches).await;
-        let mut ahead: Ahead = positions
-            .into_iter()
-            .zip(results)
-            .map(|(position, fetched)| AheadPage {
-                position,
-                fetched,
-                probe: None,
-            })
-            .collect();
-        self.probe_ahead(stream, window, &mut ahead).await;
-        ahead
-    }
-
-    /// The probes of a key-ordered batch (see the crate docs, "Consistency"), sent concurrently after every page of
-    /// the batch arrived. Each boundary — between the last key read and the first page, then between consecutive
-    /// pages — is checked against the last key before it; a boundary that an overlap already proves (the page
-    /// starts at or before that key) needs no probe. The probes are only attached here: [`Run::shift_check`]
-    /// judges them in page order, so the batch is accepted up to its first unproven boundary.
-    async fn probe_ahead(&self, stream: &Stream, window: &Window, ahead: &mut Ahead) {
-        let pagination = &stream.pagination;
-        let (Some(field), Style::PageNumber { first, .. }) =
-            (&pagination.key_ordered, &pagination.style)
-        else {
-            return;
-        };
-        let size = pagination.page_size().unwrap_or(1);
-        let mut before = window.last_key.clone();
-        let mut wanted = Vec::new();
-        for (index, page) in ahead.iter().enumerate() {
-            let Ok(fetched) = &page.fetched else { break };
-            let n = pagination.page_number_of(&page.position);
-            if let Some(last) = &before {
-                let overlaps = key_at(&fetched.page, 0, field)
-                    .is_some_and(|k| records::key_cmp(&k, last).is_le());
-                if n > *first && !overlaps {
-                    wanted.push((index, last.clone(), probe_page(*first, size, n)));
-                }
+        mut planned: Vec<Position>,
+        fits: usize,
+    ) {
+        if stream.pagination.key_ordered.is_some() {
+            if ahead.is_empty() && !planned.is_empty() {
+                let k = self.concurrency().max(1);
+                let rounds = fits.saturating_add(fits / 16 + 1).div_ceil(k);
+                planned.truncate(rounds.saturating_mul(k));
+                self.sweep(ahead, stream, window, planned).await;
             }
-            // An empty page ends the stream; nothing after it is read.
-            before = match fetched.page.len().checked_sub(1) {
-                Some(i) => key_at(&fetched.page, i, field),
-                None => break,
-            };
-        }
-        if wanted.is_empty() || !self.time.may_start() {
-            return;
-        }
-        let probes = wanted.iter().map(|(index, _, probe)| {
-            self.fetch(stream, window, &ahead[*index].position, Some((*probe, 1)))
-        });
-        let results = futures_util::future::join_all(probes).await;
-        for ((index, key, _), fetched) in wanted.into_iter().zip(results) {
-            ahead[index].probe = Some(Probe { key, fetched });
+        } else {
+            planned.truncate(fits);
+            ahead.limit(fits);
+            ahead.extend(planned);
+            self.refill(ahead, stream, window);
         }
     }
 
     /// The deletion-shift check (see the crate docs, "Consistency"): a key-ordered page that does not start at or
     /// before the last key read is accepted only if a one-record probe, sent after the page, finds the key before
-    /// the boundary still at the end of the previous page (`probe`, when the page was fetched in a batch; else it
-    /// is sent now). Otherwise earlier pages are read again, from the previous one backwards until one starts at
+    /// the boundary still at the end of the previous page (`proof`: a lane probe of the sweep that fetched the page
+    /// covers it, or its own probe was sent by the sweep; else it is sent now). Otherwise earlier pages are read again, from the previous one backwards until one starts at
     /// or before the last key, and emitted first.
     async fn shift_check(
         &mut self,
@@ -469,7 +439,7 @@ impl<'a> Run<'a> {
         window: &Window,
         position: &Position,
         page: &Page,
-        probe: Option<Probe>,
+        proof: Proof,
     ) -> Result<Option<Shift>> {
         let pagination = &stream.pagination;
         let (Some(field), Style::PageNumber { first, .. }, Some(last)) =
@@ -478,7 +448,7 @@ impl<'a> Run<'a> {
             return Ok(None);
         };
         let n = pagination.page_number_of(position);
-        if n <= *first {
+        if n <= *first || matches!(proof, Proof::Covered) {
             return Ok(None);
         }
         let first_key = key_at(page, 0, field);
@@ -486,9 +456,9 @@ impl<'a> Run<'a> {
             return Ok(None);
         }
         let size = pagination.page_size().unwrap_or(1);
-        let (key, probe) = match probe {
-            Some(Probe { key, fetched }) => (key, fetched),
-            None => {
+        let (key, probe) = match proof {
+            Proof::Probe(Probe { key, fetched }) => (key, fetched),
+            Proof::Unchecked | Proof::Covered => {
                 let at = probe_page(*first, size, n);
                 let fetched = self.fetch(stream, window, position, Some((at, 1))).await;
                 (last.clone(), fetched)
@@ -526,6 +496,12 @@ impl<'a> Run<'a> {
     }
 }
 
+/// Pages the byte budget can still take at `page_bytes` each, plus one that may end the response part-way
+/// (unbounded when a page gave no rows).
+fn fits(room: usize, page_bytes: usize) -> usize {
+    room.checked_div(page_bytes).map_or(usize::MAX, |n| n + 1)
+}
+
 /// The page number of the one-record probe at the last position of the page before page `n`.
 fn probe_page(first: u64, size: u64, n: u64) -> u64 {
     (n - first) * size - 1 + first
@@ -553,11 +529,4 @@ fn last_key_of(stream: &Stream, page: &Page) -> Option<String> {
         Style::Keyset { field, .. } => key_at(page, page.len().checked_sub(1)?, field),
         _ => None,
     }
-}
-
-fn unreachable_page(stream: &Stream) -> Result<Fetched> {
-    Err(Error::Pagination {
-        stream: stream.key.clone(),
-        reason: "internal: a page fetched ahead went missing".into(),
-    })
 }

@@ -1,0 +1,324 @@
+//! Pages fetched ahead of the one being processed, when the number of pages is known.
+//!
+//! Two ways, chosen per stream:
+//!
+//! - **A sliding window** (page numbers and offsets): up to `concurrency` requests in flight, in page order; each
+//!   page the run takes sends the next planned one, so the source always has `concurrency` requests to answer
+//!   while pages are parsed. The plan is cut to what the byte budget can still take.
+//! - **A descending sweep** (key-ordered page numbers, see the crate docs, "Consistency"): the pages the budget
+//!   can take are split into `concurrency` interleaved lanes; each lane reads its pages from the highest down, one
+//!   after the other. Deletions only move records to *earlier* positions, so within a lane a later read of a lower
+//!   page sees everything that moved down past a higher one. After every page arrived, one probe per lane — does
+//!   the last key of the lane's first (highest) page still sit where it was read? — proves every boundary below it
+//!   in that lane: no record before that key was deleted between the lane's first read and the probe, which spans
+//!   every later read of the lane. So `concurrency` probes (plus one for the boundary with what the previous call
+//!   read) prove a whole sweep instead of one probe per page; a boundary a failed probe leaves unproven falls back
+//!   to [`Run::shift_check`]'s own probe and re-read.
+
+use std::collections::VecDeque;
+
+use futures_util::StreamExt;
+use futures_util::future::{BoxFuture, join_all};
+use futures_util::stream::FuturesUnordered;
+
+use super::{Run, key_at, probe_page};
+use crate::connector::Stream;
+use crate::error::Result;
+use crate::http::Fetched;
+use crate::paginate::{Position, Style};
+use crate::records;
+use crate::state::Window;
+
+/// Pages fetched ahead, in page order: the pages of a sweep (`ready`) or the sliding window's requests
+/// (`requested`: in flight or arrived, in page order), then positions still to request (`pending`).
+#[derive(Default)]
+pub(super) struct Ahead<'a> {
+    ready: VecDeque<AheadPage>,
+    requested: VecDeque<Requested>,
+    /// The id of `requested`'s first entry; ids count up in request order.
+    first_id: u64,
+    flight: FuturesUnordered<BoxFuture<'a, (u64, AheadPage)>>,
+    pending: VecDeque<Position>,
+}
+
+/// A request of the sliding window: its position and, once it arrived, the page.
+struct Requested {
+    position: Position,
+    arrived: Option<AheadPage>,
+}
+
+/// A page fetched ahead, with what proves the boundary before it (key-ordered page numbers).
+pub(super) struct AheadPage {
+    pub position: Position,
+    pub fetched: Result<Fetched>,
+    pub proof: Proof,
+}
+
+/// What proves that a key-ordered page continues the one before it.
+pub(super) enum Proof {
+    /// Nothing yet: [`Run::shift_check`] checks the boundary itself.
+    Unchecked,
+    /// A probe sent after the page arrived, to compare with `key` (the last key read before the boundary).
+    Probe(Probe),
+    /// A lane probe of the sweep proved it.
+    Covered,
+}
+
+/// A one-record probe at the last position of the page before a boundary, sent after the page behind the boundary
+/// arrived: the boundary is proven when it still finds `key` there.
+pub(super) struct Probe {
+    pub key: String,
+    pub fetched: Result<Fetched>,
+}
+
+impl Ahead<'_> {
+    /// Nothing fetched, in flight or planned.
+    pub fn is_empty(&self) -> bool {
+        self.ready.is_empty() && self.requested.is_empty() && self.pending.is_empty()
+    }
+
+    /// Drops everything (requests in flight are cancelled).
+    pub fn clear(&mut self) {
+        *self = Ahead::default();
+    }
+
+    /// Keeps no more than `pages` pages ahead (arrived, in flight and planned) beyond the one just taken: what the
+    /// byte budget can still take.
+    pub fn limit(&mut self, pages: usize) {
+        let planned = pages.saturating_sub(self.ready.len() + self.requested.len());
+        self.pending.truncate(planned);
+    }
+
+    /// Plans the `positions` (in page order) that come after everything already ahead, for the sliding window.
+    pub fn extend(&mut self, positions: Vec<Position>) {
+        let last = self
+            .pending
+            .back()
+            .or(self.requested.back().map(|r| &r.position))
+            .or(self.ready.back().map(|p| &p.position))
+            .and_then(order);
+        self.pending.extend(
+            positions
+                .into_iter()
+                .filter(|p| last.is_none_or(|last| order(p).is_some_and(|o| o > last))),
+        );
+    }
+
+    /// Replaces the look-ahead with the pages of a sweep.
+    fn set_ready(&mut self, ready: VecDeque<AheadPage>) {
+        self.clear();
+        self.ready = ready;
+    }
+}
+
+impl<'a> Run<'a> {
+    /// The page at `position` when it is the next one fetched ahead (waiting for it if it is in flight; every
+    /// request that arrives meanwhile makes room for the next planned one); `None` when the look-ahead holds
+    /// something else or nothing.
+    pub(super) async fn take(
+        &self,
+        ahead: &mut Ahead<'a>,
+        stream: &'a Stream,
+        window: &Window,
+        position: &Position,
+    ) -> Option<AheadPage> {
+        if let Some(page) = ahead.ready.front() {
+            return if page.position == *position {
+                ahead.ready.pop_front()
+            } else {
+                None
+            };
+        }
+        if ahead.requested.front()?.position != *position {
+            return None;
+        }
+        loop {
+            if ahead.requested.front()?.arrived.is_some() {
+                ahead.first_id += 1;
+                return ahead.requested.pop_front()?.arrived;
+            }
+            let (id, page) = ahead.flight.next().await?;
+            let index = usize::try_from(id - ahead.first_id).ok()?;
+            ahead.requested.get_mut(index)?.arrived = Some(page);
+            self.refill(ahead, stream, window);
+        }
+    }
+
+    /// Sends planned requests until `concurrency` are in flight.
+    pub(super) fn refill(&self, ahead: &mut Ahead<'a>, stream: &'a Stream, window: &Window) {
+        let k = self.concurrency();
+        while ahead.flight.len() < k {
+            let Some(position) = ahead.pending.pop_front() else {
+                break;
+            };
+            if !self.time.may_start() {
+                ahead.pending.clear();
+                break;
+            }
+            let id = ahead.first_id + ahead.requested.len() as u64;
+            let request = self.request(stream, window, position.clone());
+            ahead
+                .flight
+                .push(Box::pin(async move { (id, request.await) }));
+            ahead.requested.push_back(Requested {
+                position,
+                arrived: None,
+            });
+        }
+    }
+
+    /// A request for one page that borrows nothing from the run, so it can stay in flight while pages are emitted.
+    fn request(
+        &self,
+        stream: &'a Stream,
+        window: &Window,
+        position: Position,
+    ) -> BoxFuture<'a, AheadPage> {
+        let p = self.p;
+        let planned = crate::fetch::plan(&p.config, stream, window, &position, None);
+        let time = self.time;
+        let stats = self.stats.clone();
+        Box::pin(async move {
+            let fetched = match planned {
+                Ok(planned) => p.http.fetch(&planned.call(stream), &time, &stats).await,
+                Err(e) => Err(e),
+            };
+            AheadPage {
+                position,
+                fetched,
+                proof: Proof::Unchecked,
+            }
+        })
+    }
+
+    /// Reads `positions` (consecutive key-ordered page numbers, ascending) as a descending sweep and probes its
+    /// boundaries (see the module docs); the pages arrived without a gap from the first one become `ahead`'s ready
+    /// pages, each with its proof.
+    pub(super) async fn sweep(
+        &self,
+        ahead: &mut Ahead<'a>,
+        stream: &Stream,
+        window: &Window,
+        positions: Vec<Position>,
+    ) {
+        let pagination = &stream.pagination;
+        let (Some(field), Style::PageNumber { first, .. }) =
+            (&pagination.key_ordered, &pagination.style)
+        else {
+            return;
+        };
+        let n = positions.len();
+        let k = self.concurrency().min(n);
+        if k == 0 || !self.time.may_start() {
+            return;
+        }
+        let positions = &positions;
+        let lanes = (0..k).map(|lane| async move {
+            let mut read = Vec::new();
+            let mut index = n - 1 - lane;
+            loop {
+                if !self.time.may_start() {
+                    break;
+                }
+                let fetched = self.fetch(stream, window, &positions[index], None).await;
+                let failed = fetched.is_err();
+                read.push((index, fetched));
+                if failed || index < k {
+                    break;
+                }
+                index -= k;
+            }
+            read
+        });
+        let lanes = join_all(lanes).await;
+
+        // Each lane's anchor: its highest page with records (read before every other page of the lane that has
+        // any); the probe looks for that page's last key at its position.
+        let size = pagination.page_size().unwrap_or(1);
+        let mut slots: Vec<Option<Result<Fetched>>> = (0..n).map(|_| None).collect();
+        let mut anchors: Vec<Option<(usize, String, u64)>> = vec![None; k];
+        for (lane, read) in lanes.into_iter().enumerate() {
+            for (index, fetched) in read {
+                if anchors[lane].is_none() {
+                    if let Ok(f) = &fetched {
+                        if let Some(last) = f.page.len().checked_sub(1) {
+                            let page = pagination.page_number_of(&positions[index]);
+                            let at = (page - first) * size + last as u64 + first;
+                            anchors[lane] =
+                                key_at(&f.page, last, field).map(|key| (index, key, at));
+                        }
+                    }
+                }
+                slots[index] = Some(fetched);
+            }
+        }
+        let mut ready: VecDeque<AheadPage> = positions
+            .iter()
+            .zip(slots)
+            .map_while(|(position, fetched)| {
+                Some(AheadPage {
+                    position: position.clone(),
+                    fetched: fetched?,
+                    proof: Proof::Unchecked,
+                })
+            })
+            .collect();
+        let Some(front) = ready.front() else { return };
+
+        // The boundary with what was read before the sweep: its own probe unless an overlap proves it.
+        let front_number = pagination.page_number_of(&front.position);
+        let before = match (&window.last_key, &front.fetched) {
+            (Some(last), Ok(f)) if front_number > *first => {
+                let overlaps =
+                    key_at(&f.page, 0, field).is_some_and(|k| records::key_cmp(&k, last).is_le());
+                (!overlaps).then(|| (last.clone(), probe_page(*first, size, front_number)))
+            }
+            _ => None,
+        };
+        if !self.time.may_start() {
+            ahead.set_ready(ready);
+            return;
+        }
+        // The probes, `concurrency` at a time: the boundary before the sweep first, then one per lane.
+        let wanted: Vec<u64> = before
+            .iter()
+            .map(|(_, at)| *at)
+            .chain(anchors.iter().flatten().map(|(_, _, at)| *at))
+            .collect();
+        let mut probes: VecDeque<Result<Fetched>> = futures_util::stream::iter(wanted)
+            .map(|at| self.fetch(stream, window, &positions[0], Some((at, 1))))
+            .buffered(k)
+            .collect()
+            .await;
+        if let (Some((key, _)), Some(front)) = (before, ready.front_mut()) {
+            if let Some(fetched) = probes.pop_front() {
+                front.proof = Proof::Probe(Probe { key, fetched });
+            }
+        }
+        let mut lane_probes = probes.into_iter();
+        let proven: Vec<Option<usize>> = anchors
+            .iter()
+            .map(|anchor| {
+                let (index, key, _) = anchor.as_ref()?;
+                let found = key_at(&lane_probes.next()?.ok()?.page, 0, field)?;
+                (records::key_cmp(&found, key) == std::cmp::Ordering::Equal).then_some(*index)
+            })
+            .collect();
+        // The boundary before page `i` (i ≥ 1) follows page `i - 1`; its lane's proven anchor covers it.
+        for (i, page) in ready.iter_mut().enumerate().skip(1) {
+            let lane = (n - i) % k;
+            if proven[lane].is_some_and(|anchor| anchor >= i - 1) {
+                page.proof = Proof::Covered;
+            }
+        }
+        ahead.set_ready(ready);
+    }
+}
+
+/// Where a page-number or offset position falls in page order.
+fn order(position: &Position) -> Option<u64> {
+    match position {
+        Position::Page(n) | Position::Offset(n) => Some(*n),
+        _ => None,
+    }
+}
