@@ -61,6 +61,49 @@ async fn page_numbers_with_totals_fetch_ahead_concurrently_and_keep_order() {
 }
 
 #[tokio::test]
+async fn the_concurrency_secret_sets_the_window_and_the_state_carries_the_page_count() {
+    // 200 items, 5 per page: 40 pages over several calls (the smallest byte budget). The connector declares 4 in
+    // flight; the `concurrency` secret asks for 3.
+    let server = Server::start(paged(200, json!(true))).await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| {
+        Ok(Config::new(&url, Auth::None)?
+            .concurrency(4)
+            .budget(fivetran_core::budget::BudgetSettings {
+                bytes: 4_096,
+                time_margin: Duration::from_secs(1),
+            })
+            .stream(
+                Stream::new("items", &["id"], Endpoint::get("/items"))
+                    .records("/data")
+                    .paginate(
+                        Pagination::page_number("page")
+                            .size("page_size", 5)
+                            .total_pages(Total::Body("/meta/total_pages".into())),
+                    ),
+            ))
+    });
+    let responses = sync(&engine, json!({}), json!({"concurrency": "3"}), 20).await;
+    assert!(responses.len() > 2, "{} calls", responses.len());
+    assert_eq!(ids(&responses, "items"), expected(1..=200));
+    assert_eq!(server.max_in_flight(), 3);
+    // The first call's state carries the page count and the size of a page, so the next call sends its first
+    // requests together instead of reading one page alone to learn the total.
+    let window = &responses[0]["state"]["streams"]["items"]["window"];
+    assert_eq!(window["total"], json!(40), "{window}");
+    assert!(
+        window["page_bytes"].as_u64().is_some_and(|b| b > 0),
+        "{window}"
+    );
+    // Every page is requested once, plus at most one window of pages cut off by each call's budget.
+    let requests = server.hits().len();
+    assert!(
+        (40..=40 + 3 * responses.len()).contains(&requests),
+        "{requests} requests"
+    );
+}
+
+#[tokio::test]
 async fn header_totals_work_like_body_totals() {
     let server = Server::start(paged(11, Value::Null)).await;
     let url = server.url.clone();
