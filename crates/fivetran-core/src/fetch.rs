@@ -97,10 +97,10 @@ pub(crate) fn plan(
                 pairs.append_pair(name, &value);
             }
         }
-        if let (Some(inc), Some(since)) = (&stream.incremental, since.as_deref()) {
-            if let Some(param) = &inc.param {
-                pairs.append_pair(param, since);
-            }
+        if let (Some(inc), Some(since)) = (&stream.incremental, since.as_deref())
+            && let Some(param) = &inc.param
+        {
+            pairs.append_pair(param, since);
         }
         let pagination = &stream.pagination;
         let size = size_override.map(|(_, s)| s).or(pagination.page_size());

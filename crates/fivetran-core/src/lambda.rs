@@ -176,10 +176,10 @@ impl LogFormat {
 
 /// The level filter: `RUST_LOG` when set (full directives), else `AWS_LAMBDA_LOG_LEVEL`, else `info`.
 pub fn filter_from_env() -> EnvFilter {
-    if let Ok(directives) = std::env::var("RUST_LOG") {
-        if let Ok(filter) = EnvFilter::try_new(directives) {
-            return filter;
-        }
+    if let Ok(directives) = std::env::var("RUST_LOG")
+        && let Ok(filter) = EnvFilter::try_new(directives)
+    {
+        return filter;
     }
     let level = match std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .map(|l| l.to_ascii_lowercase())

@@ -160,11 +160,11 @@ pub(crate) fn shape<'a>(
             }
         }
         for field in &stream.flatten {
-            if let Some(Value::Object(_)) = map.get(field) {
-                if let Some(Value::Object(inner)) = map.remove(field) {
-                    for (k, v) in inner {
-                        map.insert(format!("{field}_{k}"), v);
-                    }
+            if let Some(Value::Object(_)) = map.get(field)
+                && let Some(Value::Object(inner)) = map.remove(field)
+            {
+                for (k, v) in inner {
+                    map.insert(format!("{field}_{k}"), v);
                 }
             }
         }

@@ -51,10 +51,10 @@ pub fn resolve(spec: &str, target_dirs: &[PathBuf]) -> Result<Bootstrap> {
             dir.join("release").join(spec),
             dir.join("debug").join(spec),
         ] {
-            if let Ok(modified) = candidate.metadata().and_then(|m| m.modified()) {
-                if best.as_ref().is_none_or(|(t, _)| modified > *t) {
-                    best = Some((modified, candidate.clone()));
-                }
+            if let Ok(modified) = candidate.metadata().and_then(|m| m.modified())
+                && best.as_ref().is_none_or(|(t, _)| modified > *t)
+            {
+                best = Some((modified, candidate.clone()));
             }
             searched.push(candidate);
         }

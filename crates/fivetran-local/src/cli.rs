@@ -215,10 +215,10 @@ impl FunctionArgs {
         let mut env = self.env_pairs()?;
         if forward_s3 {
             for name in request::S3_VARIABLES {
-                if !env.iter().any(|(k, _)| k == name) {
-                    if let Ok(value) = std::env::var(name) {
-                        env.push((name.to_owned(), value));
-                    }
+                if !env.iter().any(|(k, _)| k == name)
+                    && let Ok(value) = std::env::var(name)
+                {
+                    env.push((name.to_owned(), value));
                 }
             }
         }

@@ -281,14 +281,13 @@ fn warehouse_connection(spec: &str) -> String {
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("connection");
-    if stem == "bootstrap" {
-        if let Some(parent) = path
+    if stem == "bootstrap"
+        && let Some(parent) = path
             .parent()
             .and_then(|p| p.file_name())
             .and_then(|s| s.to_str())
-        {
-            return parent.to_owned();
-        }
+    {
+        return parent.to_owned();
     }
     stem.to_owned()
 }

@@ -83,7 +83,7 @@ impl Faults {
             let hit = match rule.trigger {
                 Trigger::Always => true,
                 Trigger::Burst { first, count } => n >= first && n < first.saturating_add(count),
-                Trigger::Every(k) => k > 0 && n % k == 0,
+                Trigger::Every(k) => k > 0 && n.is_multiple_of(k),
                 Trigger::Probability(p) => {
                     (mix(self.seed, n, i as u64) >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
                 }

@@ -242,11 +242,12 @@ async fn serve(
         nonce_fresh: false,
     };
     let changing = *shared.changing.read().expect("changing lock");
-    if let Some(changing) = changing {
-        if changing.every_requests > 0 && n % changing.every_requests == 0 {
-            tracing::debug!(request = n, "applying a change step");
-            shared.backend.change(&changing);
-        }
+    if let Some(changing) = changing
+        && changing.every_requests > 0
+        && n.is_multiple_of(changing.every_requests)
+    {
+        tracing::debug!(request = n, "applying a change step");
+        shared.backend.change(&changing);
     }
     shared.backend.observe(&mut api_req);
     let faults = shared.faults.read().expect("faults lock").clone();

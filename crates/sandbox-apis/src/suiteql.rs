@@ -314,11 +314,11 @@ pub fn parse(q: &str) -> Result<Query, String> {
     }
     p.expect_word("from")?;
     let from = p.word()?;
-    if let Some(Tok::Word(w)) = p.peek() {
-        if !KEYWORDS.contains(&w.as_str()) {
-            p.alias = Some(w.clone());
-            p.pos += 1;
-        }
+    if let Some(Tok::Word(w)) = p.peek()
+        && !KEYWORDS.contains(&w.as_str())
+    {
+        p.alias = Some(w.clone());
+        p.pos += 1;
     }
     let check = |p: &Parser, qualifier: &Option<String>| match qualifier {
         None => Ok(()),

@@ -114,10 +114,10 @@ impl OAuth2ClientCredentials {
     /// The current access token: the cached one while it is fresh, else a new one from the token endpoint.
     pub async fn access_token(&self, http: &reqwest::Client) -> Result<Secret<String>> {
         let mut cache = self.cache.lock().await;
-        if let Some(cached) = cache.as_ref() {
-            if Instant::now() < cached.refresh_at {
-                return Ok(cached.token.clone());
-            }
+        if let Some(cached) = cache.as_ref()
+            && Instant::now() < cached.refresh_at
+        {
+            return Ok(cached.token.clone());
         }
         let requested_at = Instant::now();
         let response = self.request_token(http).await?;

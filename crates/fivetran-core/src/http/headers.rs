@@ -14,10 +14,10 @@ pub fn rate_limit_wait(status: u16, headers: &HeaderMap) -> Option<Duration> {
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    if matches!(status, 403 | 429 | 503) {
-        if let Some(after) = text("retry-after") {
-            return Some(parse_retry_after(after, SystemTime::now()).unwrap_or(Duration::ZERO));
-        }
+    if matches!(status, 403 | 429 | 503)
+        && let Some(after) = text("retry-after")
+    {
+        return Some(parse_retry_after(after, SystemTime::now()).unwrap_or(Duration::ZERO));
     }
     if matches!(status, 403 | 429) && text("x-ratelimit-remaining") == Some("0") {
         let reset = text("x-ratelimit-reset").and_then(|r| r.parse::<u64>().ok());

@@ -86,10 +86,10 @@ impl Pagination {
             Style::Single => Ok(Next::Done),
             Style::PageNumber { .. } => {
                 let current = self.page_number_of(page.position);
-                if let Some(total) = self.total(self.total_pages.as_ref(), page) {
-                    if current >= total {
-                        return Ok(Next::Done);
-                    }
+                if let Some(total) = self.total(self.total_pages.as_ref(), page)
+                    && current >= total
+                {
+                    return Ok(Next::Done);
                 }
                 if let Some(items) = self.total(self.total_items.as_ref(), page) {
                     let size = self.page_size().unwrap_or(page.count as u64).max(1);
@@ -110,10 +110,10 @@ impl Pagination {
                 let next = offset
                     .checked_add(page.count as u64)
                     .ok_or_else(|| cannot_advance(stream, "offset", offset))?;
-                if let Some(items) = self.total(self.total_items.as_ref(), page) {
-                    if next >= items {
-                        return Ok(Next::Done);
-                    }
+                if let Some(items) = self.total(self.total_items.as_ref(), page)
+                    && next >= items
+                {
+                    return Ok(Next::Done);
                 }
                 Ok(Next::Page(Position::Offset(next)))
             }

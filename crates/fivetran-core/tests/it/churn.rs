@@ -53,7 +53,7 @@ impl Data {
             let id = self.live.remove(index);
             self.deleted.push(id);
         }
-        if self.requests % 3 == 0 {
+        if self.requests.is_multiple_of(3) {
             self.live.push(self.next_id);
             self.next_id += 1;
         }

@@ -38,13 +38,12 @@ impl Function for Pages {
         if let Some(fail) = request
             .secrets
             .parsed::<u64>("failOnPage", "a page number")?
+            && fail == page
         {
-            if fail == page {
-                return Err(Error::InvalidState {
-                    field: "page".to_owned(),
-                    reason: format!("page {page} is configured to fail"),
-                });
-            }
+            return Err(Error::InvalidState {
+                field: "page".to_owned(),
+                reason: format!("page {page} is configured to fail"),
+            });
         }
         let items = Table::new("items", &["id"]);
         let accounts = Table::new("accounts", &["region", "number"]).soft_deletes();

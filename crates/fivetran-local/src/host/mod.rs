@@ -240,10 +240,10 @@ impl FunctionHost {
                 "fivetran-local: the function process exited ({status}) between invocations; starting a new one"
             ));
         }
-        if self.process.is_none() {
-            if let Err(e) = self.spawn() {
-                return finish(Outcome::StartFailed(e.to_string()));
-            }
+        if self.process.is_none()
+            && let Err(e) = self.spawn()
+        {
+            return finish(Outcome::StartFailed(e.to_string()));
         }
         let timeout = self.config.timeout;
         let deadline = SystemTime::now() + timeout;
@@ -296,23 +296,22 @@ impl FunctionHost {
             };
             // A process that exited before taking the event (e.g. right after answering the previous one) did not
             // fail this invocation: as Lambda does, hand the event to a fresh process, once.
-            if let Outcome::Crashed { status, .. } = &outcome {
-                if !handed_over
-                    && self.api.is_queued(&request_id)
-                    && self.api.init_error().is_none()
-                {
-                    handed_over = true;
-                    let status = status.clone();
-                    self.stop().await;
-                    self.logs.line(&format!(
+            if let Outcome::Crashed { status, .. } = &outcome
+                && !handed_over
+                && self.api.is_queued(&request_id)
+                && self.api.init_error().is_none()
+            {
+                handed_over = true;
+                let status = status.clone();
+                self.stop().await;
+                self.logs.line(&format!(
                         "fivetran-local: the function process exited ({status}) before taking the invocation; \
                          starting a new one"
                     ));
-                    if let Err(e) = self.spawn() {
-                        break Outcome::StartFailed(e.to_string());
-                    }
-                    continue;
+                if let Err(e) = self.spawn() {
+                    break Outcome::StartFailed(e.to_string());
                 }
+                continue;
             }
             break outcome;
         };

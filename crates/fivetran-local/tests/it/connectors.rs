@@ -50,10 +50,10 @@ fn build(connector: &str) {
     .iter()
     .filter_map(|d| newest(d))
     .max();
-    if let (Some(built), Some(sources)) = (built, sources) {
-        if built > sources {
-            return;
-        }
+    if let (Some(built), Some(sources)) = (built, sources)
+        && built > sources
+    {
+        return;
     }
     let status = std::process::Command::new(env!("CARGO"))
         .args(["build", "--quiet", "-p", connector])

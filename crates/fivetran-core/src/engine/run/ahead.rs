@@ -239,15 +239,13 @@ impl<'a> Run<'a> {
         let mut anchors: Vec<Option<(usize, String, u64)>> = vec![None; k];
         for (lane, read) in lanes.into_iter().enumerate() {
             for (index, fetched) in read {
-                if anchors[lane].is_none() {
-                    if let Ok(f) = &fetched {
-                        if let Some(last) = f.page.len().checked_sub(1) {
-                            let page = pagination.page_number_of(&positions[index]);
-                            let at = (page - first) * size + last as u64 + first;
-                            anchors[lane] =
-                                key_at(&f.page, last, field).map(|key| (index, key, at));
-                        }
-                    }
+                if anchors[lane].is_none()
+                    && let Ok(f) = &fetched
+                    && let Some(last) = f.page.len().checked_sub(1)
+                {
+                    let page = pagination.page_number_of(&positions[index]);
+                    let at = (page - first) * size + last as u64 + first;
+                    anchors[lane] = key_at(&f.page, last, field).map(|key| (index, key, at));
                 }
                 slots[index] = Some(fetched);
             }
@@ -290,10 +288,10 @@ impl<'a> Run<'a> {
             .buffered(k)
             .collect()
             .await;
-        if let (Some((key, _)), Some(front)) = (before, ready.front_mut()) {
-            if let Some(fetched) = probes.pop_front() {
-                front.proof = Proof::Probe(Probe { key, fetched });
-            }
+        if let (Some((key, _)), Some(front)) = (before, ready.front_mut())
+            && let Some(fetched) = probes.pop_front()
+        {
+            front.proof = Proof::Probe(Probe { key, fetched });
         }
         let mut lane_probes = probes.into_iter();
         let proven: Vec<Option<usize>> = anchors

@@ -37,10 +37,10 @@ impl Run<'_> {
                 column: "(the record is not a JSON object)".into(),
             })?;
             let key = key_ordered.and_then(|f| row.get(f).and_then(Field::text));
-            if let (Some(k), Some(last)) = (&key, &window.last_key) {
-                if records::key_cmp(k, last).is_le() {
-                    continue;
-                }
+            if let (Some(k), Some(last)) = (&key, &window.last_key)
+                && records::key_cmp(k, last).is_le()
+            {
+                continue;
             }
             let keyset_key = keyset.and_then(|f| row.get(f).and_then(Field::text));
             let old = filter.is_some_and(|(field, since)| {
