@@ -133,11 +133,12 @@
 //! # Ok::<(), fivetran_core::Error>(())
 //! ```
 //!
-//! **Generic secrets.** Every connector accepts `startDate` (RFC 3339 or `YYYY-MM-DD`; the first sync's lower bound
-//! for incremental streams), `tables` (comma-separated table names; only those are synced, children and hook tables
-//! included only when named), `caCertificate` (PEM; an extra trusted root for the upstream API) and `concurrency`
-//! (1 to 32: requests in flight at once while fetching ahead; overrides [`Config::concurrency`] for a source that
-//! allows more, or fewer, than the connector declares).
+//! **Generic secrets.** Every connector accepts `startDate` (RFC 3339 or `YYYY-MM-DD`; the first sync's lower bound for
+//! incremental streams), `tables` (comma-separated table names; only those are synced, children and hook tables
+//! included only when named; a child or hook table named without its parent still reads the parent's stream),
+//! `caCertificate` (PEM; an extra trusted root for the upstream API) and `concurrency` (1 to 32: requests in flight at
+//! once while fetching ahead; overrides [`Config::concurrency`] for a source that allows more, or fewer, than the
+//! connector declares).
 
 use reqwest::Method;
 use serde_json::{Map, Value};

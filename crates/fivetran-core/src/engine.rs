@@ -66,6 +66,14 @@ impl Prepared {
     pub fn selected(&self, table: &str) -> bool {
         self.selected.as_ref().is_none_or(|s| s.contains(table))
     }
+
+    /// Whether `stream` runs: its own table is synced, or one of its child tables, or (when it has a hook) one of
+    /// the tables hooks write. Rows of tables not synced are dropped as the records are shaped.
+    pub fn runs(&self, stream: &crate::connector::Stream) -> bool {
+        self.selected(&stream.table.name)
+            || stream.children.iter().any(|c| self.selected(&c.table.name))
+            || (stream.hook.is_some() && self.config.tables.iter().any(|t| self.selected(&t.name)))
+    }
 }
 
 impl<C: Connector> Engine<C> {

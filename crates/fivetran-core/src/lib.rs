@@ -61,25 +61,24 @@
 //!   at the previous page's last position), sent *after* the page arrived, still finds that last key there.
 //!   Deletions only move records earlier and new keys append at the end, so a key found at the same position after
 //!   the page was read had not moved when it was read: the page starts right after it, and no record crossed the
-//!   boundary. When the totals are known, the pages the byte budget can take are read as a *descending
-//!   sweep* in `concurrency` lanes ([`Config::concurrency`](connector::Config::concurrency), default 4): each lane
-//!   reads its pages from the highest down, one after the other, so a record a deletion moves down past a page
-//!   boundary is found by the lane's later read of the lower page. Once every page arrived, one probe per lane
-//!   (the last key of the lane's first page, still at its position?) proves all the lane's boundaries below it —
-//!   no record before that key was deleted between the lane's first read and the probe — and one more probe proves
-//!   the boundary with what was read before the sweep (none where an overlap proves it). So a sweep of n pages
-//!   costs `concurrency + 1` probes, not n. A boundary left unproven (a probe that did not find its key) is checked
-//!   on its own when its page comes up: its probe, then the previous page read again (after the page), and further
-//!   back one page at a time until a page starts at or before the last key; their records after the last key
-//!   (those that shifted across the boundary) are emitted first, then the page already fetched, and the sweep goes
-//!   on with its next boundary. Records at or before the last key are never emitted twice, rows
-//!   come in key order, and the state only moves past pages whose rows are all in the response. Each round emits at
-//!   least the current page, so every invocation makes progress under constant churn. Cost: `concurrency + 1` small probes
-//!   per sweep (one more round trip, after the sweep's last pages), plus one page (more only if more than a page of
-//!   records shifted) when a boundary is unproven. The rows wait until the whole sweep arrived, so a sweep holds up
-//!   to a response's worth of raw pages. Limit: a deletion and a newly matching
-//!   record (an update crossing the frozen `since`) both below the boundary between one page's request and its
-//!   probe cancel out and go unnoticed; the skipped record is then read by the next sync only if it changes.
+//!   boundary. When the totals are known, the pages the byte budget can take are read as a *descending sweep* in
+//!   `concurrency` lanes ([`Config::concurrency`](connector::Config::concurrency), default 4): each lane reads its
+//!   pages from the highest down, one after the other, so a record a deletion moves down past a page boundary is found
+//!   by the lane's later read of the lower page. Once every page arrived, one probe per lane (the last key of the
+//!   lane's first page, still at its position?) proves all the lane's boundaries below it — no record before that key
+//!   was deleted between the lane's first read and the probe — and one more probe proves the boundary with what was
+//!   read before the sweep (none where an overlap proves it). So a sweep of n pages costs `concurrency + 1` probes, not
+//!   n. A boundary left unproven (a probe that did not find its key) is checked on its own when its page comes up: its
+//!   probe, then the previous page read again (after the page), and further back one page at a time until a page starts
+//!   at or before the last key; their records after the last key (those that shifted across the boundary) are emitted
+//!   first, then the page already fetched, and the sweep goes on with its next boundary. Records at or before the last
+//!   key are never emitted twice, rows come in key order, and the state only moves past pages whose rows are all in the
+//!   response. Each round emits at least the current page, so every invocation makes progress under constant churn.
+//!   Cost: `concurrency + 1` small probes per sweep (one more round trip, after the sweep's last pages), plus one page
+//!   (more only if more than a page of records shifted) when a boundary is unproven. The rows wait until the whole
+//!   sweep arrived, so a sweep holds up to a response's worth of raw pages. Limit: a deletion and a newly matching
+//!   record (an update crossing the frozen `since`) both below the boundary between one page's request and its probe
+//!   cancel out and go unnoticed; the skipped record is then read by the next sync only if it changes.
 //! - **Deleted-records feeds** (`Stream::deletes`, e.g. `/v1/loan-applications/deleted?since=`) run after the
 //!   row streams with the same frozen window rules, so a record deleted during a sync is deleted in this sync or the
 //!   next one.

@@ -195,7 +195,12 @@ pub(crate) fn shape<'a>(
         }
         RowData::Lazy(row)
     };
-    out[parent_index].row = parent;
+    if selected(&table.name) {
+        out[parent_index].row = parent;
+    } else {
+        // The stream runs for a child or hook table alone.
+        out.remove(parent_index);
+    }
     Ok(())
 }
 

@@ -91,10 +91,10 @@ impl<'a> Run<'a> {
         for stream in &p.config.streams {
             if p.selected(&stream.table.name) {
                 self.payload.declare(&stream.table);
-                for child in &stream.children {
-                    if p.selected(&child.table.name) {
-                        self.payload.declare(&child.table);
-                    }
+            }
+            for child in &stream.children {
+                if p.selected(&child.table.name) {
+                    self.payload.declare(&child.table);
                 }
             }
         }
@@ -105,7 +105,7 @@ impl<'a> Run<'a> {
         }
         let mut stop = Stop::Done;
         for stream in &p.config.streams {
-            if !p.selected(&stream.table.name) {
+            if !p.runs(stream) {
                 continue;
             }
             if self.state.streams.get(&stream.key).is_some_and(|s| s.done) {
@@ -431,8 +431,8 @@ impl<'a> Run<'a> {
     /// The deletion-shift check (see the crate docs, "Consistency"): a key-ordered page that does not start at or
     /// before the last key read is accepted only if a one-record probe, sent after the page, finds the key before
     /// the boundary still at the end of the previous page (`proof`: a lane probe of the sweep that fetched the page
-    /// covers it, or its own probe was sent by the sweep; else it is sent now). Otherwise earlier pages are read again, from the previous one backwards until one starts at
-    /// or before the last key, and emitted first.
+    /// covers it, or its own probe was sent by the sweep; else it is sent now). Otherwise earlier pages are read
+    /// again, from the previous one backwards until one starts at or before the last key, and emitted first.
     async fn shift_check(
         &mut self,
         stream: &Stream,

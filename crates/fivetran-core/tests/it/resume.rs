@@ -185,6 +185,17 @@ async fn start_date_and_table_list_apply_generically() {
     assert!(response["insert"].get("order_line_items").is_none());
     assert!(response["schema"].get("products").is_none());
     assert!(row_count(response) > 0);
+    // A child table alone: its parent stream runs, and only the child's rows come back.
+    let responses = sync(&engine, json!({}), json!({"tables": "order_line_items"}), 5).await;
+    let response = &responses[0];
+    assert!(
+        response["insert"]["order_line_items"]
+            .as_array()
+            .is_some_and(|rows| !rows.is_empty()),
+        "{response}"
+    );
+    assert!(response["insert"].get("orders").is_none(), "{response}");
+    assert!(response["schema"].get("orders").is_none(), "{response}");
     let error = call(&engine, json!({}), json!({"tables": "orders,refunds"}))
         .await
         .unwrap_err();
