@@ -38,7 +38,7 @@ use crate::row::Page;
 mod headers;
 
 use headers::{describe, error_detail};
-pub use headers::{parse_retry_after, rate_limit_wait};
+pub use headers::{parse_retry_after, rate_limit_in_body, rate_limit_wait};
 
 /// HTTP behaviour a connector may tune; the defaults suit most APIs.
 #[derive(Debug, Clone)]
@@ -243,7 +243,8 @@ impl Http {
                     headers,
                     detail,
                 } => {
-                    let limited = rate_limit_wait(status, &headers);
+                    let limited = rate_limit_wait(status, &headers)
+                        .or_else(|| rate_limit_in_body(status, detail.as_deref()));
                     if status == 401 && !token_renewed && self.auth.renews_tokens() {
                         // A cached OAuth2 token the API no longer accepts: drop it and try once, at once, with a
                         // new one.

@@ -25,11 +25,21 @@ pub fn rate_limit_wait(status: u16, headers: &HeaderMap) -> Option<Duration> {
             .duration_since(UNIX_EPOCH)
             .unwrap_or(Duration::ZERO)
             .as_secs();
+        // At least a second: a reset at or before our clock's now (skew, rounding) is not a reason to retry at once.
         return Some(Duration::from_secs(
-            reset.map_or(60, |r| r.saturating_sub(now)),
+            reset.map_or(60, |r| r.saturating_sub(now).max(1)),
         ));
     }
     None
+}
+
+/// The wait a rate-limited `403` or `429` asks for in its body alone: GitHub's secondary limits may come without
+/// `retry-after` or `x-ratelimit-*`, with only a message ("You have exceeded a secondary rate limit …"); GitHub's
+/// advice is then to wait at least a minute. Without this, such a `403` would read as rejected credentials.
+pub fn rate_limit_in_body(status: u16, detail: Option<&str>) -> Option<Duration> {
+    let detail = detail?.to_ascii_lowercase();
+    (matches!(status, 403 | 429) && detail.contains("rate limit"))
+        .then_some(Duration::from_secs(60))
 }
 
 /// Parses a `Retry-After` value: delta seconds or an HTTP date (relative to `now`).
@@ -79,6 +89,32 @@ pub(super) fn error_detail(body: &[u8]) -> Option<String> {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn a_rate_limit_message_alone_asks_for_a_minute() {
+        let secondary = Some(
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        );
+        assert_eq!(
+            rate_limit_in_body(403, secondary),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            rate_limit_in_body(429, Some("API rate limit exceeded.")),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(rate_limit_in_body(403, Some("Bad credentials")), None);
+        assert_eq!(rate_limit_in_body(403, None), None);
+        assert_eq!(rate_limit_in_body(404, secondary), None);
+    }
+
+    #[test]
+    fn a_reset_already_passed_still_waits_a_second() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        headers.insert("x-ratelimit-reset", HeaderValue::from_static("1000"));
+        assert_eq!(rate_limit_wait(403, &headers), Some(Duration::from_secs(1)));
+    }
 
     #[test]
     fn retry_after_reads_seconds_and_http_dates() {

@@ -207,6 +207,24 @@ async fn forbidden_is_classified_by_its_headers() {
     let responses = sync(&engine, json!({}), json!({}), 2).await;
     assert_eq!(ids(&responses, "items"), ["1", "2", "3", "4"]);
 
+    // A secondary limit with only its message: a rate limit (a minute's wait, capped by the settings and retried
+    // until the retries run out: the sync ends with nothing gathered), not rejected credentials.
+    let server = Server::start(|_| {
+        Reply::status(
+            403,
+            r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#,
+        )
+    })
+    .await;
+    let url = server.url.clone();
+    let engine = crate::harness::engine(move |_: &Secrets| config(&url, quick()));
+    let response = call_with(&engine, json!({}), json!({}), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(response["hasMore"], json!(false), "{response}");
+    assert_eq!(row_count(&response), 0);
+    assert!(!server.hits().is_empty());
+
     let server = Server::start(|_| Reply::status(403, r#"{"message":"Bad credentials"}"#)).await;
     let url = server.url.clone();
     let engine = crate::harness::engine(move |_: &Secrets| config(&url, quick()));
