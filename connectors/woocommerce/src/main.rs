@@ -28,12 +28,14 @@ fn configure(secrets: &Secrets) -> Result<Config> {
     let store = store.expose().trim_end_matches('/');
     let key = secrets.required("consumerKey")?;
     let secret = secrets.required("consumerSecret")?;
-    let auth = if store.starts_with("https://") {
+    // URL schemes are case-insensitive (RFC 3986 §3.1): `HTTPS://shop.example` is https.
+    let scheme = store.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    let auth = if scheme.as_deref() == Some("https") {
         Auth::Basic {
             username: key,
             password: secret,
         }
-    } else if store.starts_with("http://") {
+    } else if scheme.as_deref() == Some("http") {
         let method = match secrets.optional("signatureMethod")? {
             None => OAuth1SignatureMethod::HmacSha1,
             Some(name) => OAuth1SignatureMethod::from_name(name.expose()).ok_or_else(|| {

@@ -68,6 +68,16 @@ async fn hmac_sha256_signatures_are_accepted() {
 }
 
 #[tokio::test]
+async fn the_store_url_scheme_is_case_insensitive() {
+    let sandbox = support::sandbox(config(120), &[]).await;
+    let mut secrets = secrets(&sandbox);
+    secrets["storeUrl"] = json!(sandbox.base_url().replacen("http://", "HTTP://", 1));
+    let mut c = Connection::new(BINARY, secrets).await;
+    c.sync_done().await;
+    c.assert_truth(&sandbox, &DiffOptions::default());
+}
+
+#[tokio::test]
 async fn bad_secrets_are_named_without_their_values() {
     for (secrets, named) in [
         (

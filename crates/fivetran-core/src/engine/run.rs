@@ -377,7 +377,8 @@ impl<'a> Run<'a> {
             return Vec::new();
         }
         match (&pagination.style, from) {
-            (Style::PageNumber { .. }, Position::Page(n)) => (*n..=total.min(n + MAX_AHEAD - 1))
+            (Style::PageNumber { .. }, Position::Page(n)) => (*n..=total
+                .min(n.saturating_add(MAX_AHEAD - 1)))
                 .map(Position::Page)
                 .collect(),
             (Style::PageNumber { first, .. }, Position::Start) => (*first
@@ -389,7 +390,7 @@ impl<'a> Run<'a> {
                     return Vec::new();
                 };
                 (0..MAX_AHEAD)
-                    .map(|i| o + i * size)
+                    .map(|i| o.saturating_add(i.saturating_mul(size)))
                     .take_while(|off| *off < total)
                     .map(Position::Offset)
                     .collect()
@@ -504,7 +505,11 @@ fn fits(room: usize, page_bytes: usize) -> usize {
 
 /// The page number of the one-record probe at the last position of the page before page `n`.
 fn probe_page(first: u64, size: u64, n: u64) -> u64 {
-    (n - first) * size - 1 + first
+    // Saturating: a page number comes from the state, and a tampered one must not overflow.
+    n.saturating_sub(first)
+        .saturating_mul(size)
+        .saturating_sub(1)
+        .saturating_add(first)
 }
 
 /// What the deletion-shift check decided.

@@ -244,7 +244,11 @@ impl<'a> Run<'a> {
                     && let Some(last) = f.page.len().checked_sub(1)
                 {
                     let page = pagination.page_number_of(&positions[index]);
-                    let at = (page - first) * size + last as u64 + first;
+                    let at = page
+                        .saturating_sub(*first)
+                        .saturating_mul(size)
+                        .saturating_add(last as u64)
+                        .saturating_add(*first);
                     anchors[lane] = key_at(&f.page, last, field).map(|key| (index, key, at));
                 }
                 slots[index] = Some(fetched);
