@@ -5,7 +5,9 @@
 //! (skipping those already done in this sync), fetches pages (concurrently when their number is known), shapes
 //! records into rows, writes them into the sink while the byte and time budgets allow, and returns the rows with
 //! the state that accounts for exactly those rows. The invocation ends with one summary log line (rows per table,
-//! pages, requests, retries, bytes, stop reason).
+//! pages, requests, retries, bytes, stop reason; requests a previous call sent and handed on count in that call's
+//! line). A call whose response fills up hands the page it stopped in and its requests still in flight to the next
+//! call, which uses them only if it continues exactly there (`run::carry`).
 //!
 //! Ending rules: all streams done → `hasMore: false` and the `done` marks are cleared for the next sync. Stopped
 //! by a budget or a quota with rows → `hasMore: true`. Stopped by a quota with **no rows** → `hasMore: false` with
@@ -43,6 +45,8 @@ const CACHE_ENTRIES: usize = 4;
 pub struct Engine<C> {
     connector: C,
     prepared: Mutex<Vec<(Secrets, Arc<Prepared>)>>,
+    /// What the last call left for the next one (see `run::carry`).
+    carry: Mutex<Option<run::carry::Carry>>,
     s3: OnceLock<S3Config>,
 }
 
@@ -82,6 +86,7 @@ impl<C: Connector> Engine<C> {
         Engine {
             connector,
             prepared: Mutex::new(Vec::new()),
+            carry: Mutex::new(None),
             s3: OnceLock::new(),
         }
     }
@@ -180,7 +185,7 @@ impl<C: Connector> Function for Engine<C> {
         let sink = sink::for_request(&request, prepared.config.budget.bytes, invocation, || {
             S3Client::new(prepared.http.client().clone(), self.s3_config().clone())
         });
-        run::Run::new(&prepared, request.state, invocation, sink)?
+        run::Run::new(&prepared, &self.carry, request.state, invocation, sink)?
             .execute()
             .await
     }

@@ -2,7 +2,7 @@
 //! deletion-shift check of key-ordered page numbers, and the record loop under the byte budget.
 
 use std::cmp::Ordering as Cmp;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
@@ -22,9 +22,11 @@ use crate::sink::{Payload, Sink};
 use crate::state::{SyncState, Window};
 
 mod ahead;
+pub(crate) mod carry;
 mod emit;
 
-use ahead::{Ahead, Probe, Proof};
+use ahead::{Ahead, Carried, Probe, Proof};
+use carry::Carry;
 
 /// The most pages planned ahead at once.
 const MAX_AHEAD: u64 = 1024;
@@ -35,6 +37,11 @@ const STATE_SLACK: usize = 2048;
 /// One invocation in progress.
 pub(crate) struct Run<'a> {
     p: &'a Prepared,
+    shared: Arc<Prepared>,
+    /// Where the engine keeps what one call leaves for the next ([`Carry`]).
+    slot: &'a Mutex<Option<Carry>>,
+    carry_in: Option<Carry>,
+    carry_out: Option<Carry>,
     original: Map<String, Value>,
     state: SyncState,
     time: TimeBudget,
@@ -60,15 +67,21 @@ enum Emitted {
 
 impl<'a> Run<'a> {
     pub fn new(
-        p: &'a Prepared,
+        p: &'a Arc<Prepared>,
+        slot: &'a Mutex<Option<Carry>>,
         original: Map<String, Value>,
         invocation: &Invocation,
         sink: Box<dyn Sink>,
     ) -> Result<Self> {
         let state = SyncState::decode(&original)?;
         let capacity = sink.capacity_hint();
+        let carry_in = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
         Ok(Run {
             p,
+            shared: p.clone(),
+            slot,
+            carry_in,
+            carry_out: None,
             original,
             state,
             time: TimeBudget::new(invocation.deadline, p.config.budget.time_margin),
@@ -144,7 +157,7 @@ impl<'a> Run<'a> {
             (encoded, true)
         };
         let payload = std::mem::take(&mut self.payload);
-        finish(
+        let body = finish(
             &*self.sink,
             payload,
             &state,
@@ -153,7 +166,11 @@ impl<'a> Run<'a> {
             &self.stats,
             self.pages,
         )
-        .await
+        .await?;
+        if has_more {
+            *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = self.carry_out.take();
+        }
+        Ok(body)
     }
 
     /// Runs one stream until it is done (`None`) or the invocation must stop.
@@ -176,7 +193,13 @@ impl<'a> Run<'a> {
             },
         };
         let mut seen = Seen::from_state(&window.seen_hashes());
-        let mut ahead = Ahead::default();
+        let mut ahead = match self.carry_in.take() {
+            Some(carry) if carry.continues(&self.shared, stream, &window) => carry.into_ahead(),
+            other => {
+                self.carry_in = other;
+                Ahead::default()
+            }
+        };
         // A window carried over from the previous call knows how many pages there are: fetch ahead at once.
         if let Some(total) = window.total {
             let planned = self.plan_positions(stream, &window.position, total);
@@ -244,6 +267,7 @@ impl<'a> Run<'a> {
             let before = self.payload.bytes();
             if let Emitted::Full = self.emit(stream, &mut window, page)? {
                 self.save(stream, &window, &seen);
+                self.leave(stream, &window, fetched, ahead);
                 return Ok(Some(Stop::Bytes));
             }
             window.skip = 0;
@@ -271,6 +295,23 @@ impl<'a> Run<'a> {
                 }
             }
         }
+    }
+
+    /// Keeps the page the response filled up in and the sliding window's requests for the next call ([`Carry`]).
+    /// Only page numbers and offsets: their position stays on the page while it is emitted (keyset and token
+    /// positions move with the records written, key-ordered pages need their boundaries proven afresh).
+    fn leave(&mut self, stream: &Stream, window: &Window, page: Fetched, ahead: Ahead) {
+        let sliding = matches!(
+            (&stream.pagination.style, &window.position),
+            (Style::PageNumber { .. }, Position::Page(_))
+                | (Style::Offset { .. }, Position::Offset(_))
+        );
+        if !sliding || stream.pagination.key_ordered.is_some() {
+            return;
+        }
+        let mut pages = vec![(window.position.clone(), Carried::Arrived(Ok(page)))];
+        pages.extend(ahead.into_carried());
+        self.carry_out = Some(Carry::new(self.shared.clone(), stream, window, pages));
     }
 
     /// A window opened in this call whose first page could not be read is not kept: opening it is no progress.
@@ -405,10 +446,10 @@ impl<'a> Run<'a> {
     /// A sweep takes one round trip per `concurrency` pages, and a sweep the estimate left short means another
     /// sweep with its own round of probes; so a sweep plans a sixteenth more than the estimate and rounds up to
     /// whole rounds (pages past the budget's end are read and dropped, costing requests but no time). The sliding
-    /// window needs no margin: it keeps requesting as long as pages fit.
+    /// window keeps one window of requests past the budget's end, for the next call.
     async fn fetch_ahead(
         &self,
-        ahead: &mut Ahead<'a>,
+        ahead: &mut Ahead,
         stream: &'a Stream,
         window: &Window,
         mut planned: Vec<Position>,
@@ -422,8 +463,11 @@ impl<'a> Run<'a> {
                 self.sweep(ahead, stream, window, planned).await;
             }
         } else {
-            planned.truncate(fits);
-            ahead.limit(fits);
+            // A window's worth past the budget's end: the call that fills up leaves those requests in flight
+            // for the next call (see `carry`), whose pipeline then starts full.
+            let ahead_pages = fits.saturating_add(self.concurrency());
+            planned.truncate(ahead_pages);
+            ahead.limit(ahead_pages);
             ahead.extend(planned);
             self.refill(ahead, stream, window);
         }

@@ -17,13 +17,20 @@
 
 use std::collections::VecDeque;
 
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use futures_util::StreamExt;
-use futures_util::future::{BoxFuture, join_all};
+use futures_util::future::join_all;
 use futures_util::stream::FuturesUnordered;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::{Run, key_at, probe_page};
 use crate::connector::Stream;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::Fetched;
 use crate::paginate::{Position, Style};
 use crate::records;
@@ -32,19 +39,59 @@ use crate::state::Window;
 /// Pages fetched ahead, in page order: the pages of a sweep (`ready`) or the sliding window's requests
 /// (`requested`: in flight or arrived, in page order), then positions still to request (`pending`).
 #[derive(Default)]
-pub(super) struct Ahead<'a> {
+pub(super) struct Ahead {
     ready: VecDeque<AheadPage>,
     requested: VecDeque<Requested>,
     /// The id of `requested`'s first entry; ids count up in request order.
     first_id: u64,
-    flight: FuturesUnordered<BoxFuture<'a, (u64, AheadPage)>>,
+    flight: FuturesUnordered<Pending>,
     pending: VecDeque<Position>,
 }
 
 /// A request of the sliding window: its position and, once it arrived, the page.
 struct Requested {
     position: Position,
-    arrived: Option<AheadPage>,
+    arrived: Option<Result<Fetched>>,
+    /// Sent by the previous call ([`Carry`]): a failure is no reason to stop, the page is read again.
+    carried: bool,
+}
+
+/// A request running as a task of its own, so that it can outlive the call that sent it; aborted when dropped.
+pub(super) struct Task(JoinHandle<Result<Fetched>>);
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A request in flight, with its id in the window.
+struct Pending {
+    id: u64,
+    task: Task,
+}
+
+impl Future for Pending {
+    type Output = (u64, Result<Fetched>);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let id = self.id;
+        Pin::new(&mut self.task.0).poll(cx).map(|joined| {
+            let fetched = joined.unwrap_or_else(|e| {
+                Err(Error::Pagination {
+                    stream: String::new(),
+                    reason: format!("internal: a request task stopped: {e}"),
+                })
+            });
+            (id, fetched)
+        })
+    }
+}
+
+/// The sliding window's requests a call leaves behind, in page order: pages arrived and requests in flight.
+pub(super) enum Carried {
+    Arrived(Result<Fetched>),
+    Flying(Task),
 }
 
 /// A page fetched ahead, with what proves the boundary before it (key-ordered page numbers).
@@ -71,7 +118,7 @@ pub(super) struct Probe {
     pub fetched: Result<Fetched>,
 }
 
-impl Ahead<'_> {
+impl Ahead {
     /// Nothing fetched, in flight or planned.
     pub fn is_empty(&self) -> bool {
         self.ready.is_empty() && self.requested.is_empty() && self.pending.is_empty()
@@ -109,16 +156,56 @@ impl Ahead<'_> {
         self.clear();
         self.ready = ready;
     }
+
+    /// The sliding window's requests, arrived or in flight, in page order (planned positions are dropped).
+    pub fn into_carried(mut self) -> Vec<(Position, Carried)> {
+        let mut flying: HashMap<u64, Task> = std::mem::take(&mut self.flight)
+            .into_iter()
+            .map(|p| (p.id, p.task))
+            .collect();
+        let first = self.first_id;
+        std::mem::take(&mut self.requested)
+            .into_iter()
+            .zip(first..)
+            .filter_map(|(r, id)| {
+                let entry = match r.arrived {
+                    Some(fetched) => Carried::Arrived(fetched),
+                    None => Carried::Flying(flying.remove(&id)?),
+                };
+                Some((r.position, entry))
+            })
+            .collect()
+    }
+
+    /// A window that starts with what the previous call left behind.
+    pub fn from_carried(carried: Vec<(Position, Carried)>) -> Ahead {
+        let mut ahead = Ahead::default();
+        for (id, (position, entry)) in (0..).zip(carried) {
+            let arrived = match entry {
+                Carried::Arrived(fetched) => Some(fetched),
+                Carried::Flying(task) => {
+                    ahead.flight.push(Pending { id, task });
+                    None
+                }
+            };
+            ahead.requested.push_back(Requested {
+                position,
+                arrived,
+                carried: true,
+            });
+        }
+        ahead
+    }
 }
 
 impl<'a> Run<'a> {
     /// The page at `position` when it is the next one fetched ahead (waiting for it if it is in flight; every
     /// request that arrives meanwhile makes room for the next planned one); `None` when the look-ahead holds
-    /// something else or nothing.
+    /// something else or nothing, or when a request the previous call sent failed (the page is read again).
     pub(super) async fn take(
         &self,
-        ahead: &mut Ahead<'a>,
-        stream: &'a Stream,
+        ahead: &mut Ahead,
+        stream: &Stream,
         window: &Window,
         position: &Position,
     ) -> Option<AheadPage> {
@@ -135,17 +222,26 @@ impl<'a> Run<'a> {
         loop {
             if ahead.requested.front()?.arrived.is_some() {
                 ahead.first_id += 1;
-                return ahead.requested.pop_front()?.arrived;
+                let taken = ahead.requested.pop_front()?;
+                let fetched = taken.arrived?;
+                if taken.carried && fetched.is_err() {
+                    return None;
+                }
+                return Some(AheadPage {
+                    position: taken.position,
+                    fetched,
+                    proof: Proof::Unchecked,
+                });
             }
-            let (id, page) = ahead.flight.next().await?;
+            let (id, fetched) = ahead.flight.next().await?;
             let index = usize::try_from(id - ahead.first_id).ok()?;
-            ahead.requested.get_mut(index)?.arrived = Some(page);
+            ahead.requested.get_mut(index)?.arrived = Some(fetched);
             self.refill(ahead, stream, window);
         }
     }
 
     /// Sends planned requests until `concurrency` are in flight.
-    pub(super) fn refill(&self, ahead: &mut Ahead<'a>, stream: &'a Stream, window: &Window) {
+    pub(super) fn refill(&self, ahead: &mut Ahead, stream: &Stream, window: &Window) {
         let k = self.concurrency();
         while ahead.flight.len() < k {
             let Some(position) = ahead.pending.pop_front() else {
@@ -156,39 +252,45 @@ impl<'a> Run<'a> {
                 break;
             }
             let id = ahead.first_id + ahead.requested.len() as u64;
-            let request = self.request(stream, window, position.clone());
-            ahead
-                .flight
-                .push(Box::pin(async move { (id, request.await) }));
+            let task = self.request(stream, window, &position);
+            ahead.flight.push(Pending { id, task });
             ahead.requested.push_back(Requested {
                 position,
                 arrived: None,
+                carried: false,
             });
         }
     }
 
-    /// A request for one page that borrows nothing from the run, so it can stay in flight while pages are emitted.
-    fn request(
-        &self,
-        stream: &'a Stream,
-        window: &Window,
-        position: Position,
-    ) -> BoxFuture<'a, AheadPage> {
-        let p = self.p;
-        let planned = crate::fetch::plan(&p.config, stream, window, &position, None);
+    /// A request for one page as a task of its own: it goes on while pages are emitted, and it can be handed to
+    /// the next call (see [`Carry`](super::carry::Carry)).
+    fn request(&self, stream: &Stream, window: &Window, position: &Position) -> Task {
+        let shared = self.shared.clone();
+        let planned = crate::fetch::plan(&shared.config, stream, window, position, None);
+        let index = shared
+            .config
+            .streams
+            .iter()
+            .position(|s| std::ptr::eq(s, stream));
         let time = self.time;
         let stats = self.stats.clone();
-        Box::pin(async move {
-            let fetched = match planned {
-                Ok(planned) => p.http.fetch(&planned.call(stream), &time, &stats).await,
-                Err(e) => Err(e),
+        let key = stream.key.clone();
+        // The task logs under the invocation that sent it (request and sync ids).
+        let span = tracing::Span::current();
+        let request = async move {
+            let planned = planned?;
+            let Some(stream) = index.and_then(|i| shared.config.streams.get(i)) else {
+                return Err(Error::Pagination {
+                    stream: key,
+                    reason: "internal: the stream is not part of the configuration".into(),
+                });
             };
-            AheadPage {
-                position,
-                fetched,
-                proof: Proof::Unchecked,
-            }
-        })
+            shared
+                .http
+                .fetch(&planned.call(stream), &time, &stats)
+                .await
+        };
+        Task(tokio::spawn(request.instrument(span)))
     }
 
     /// Reads `positions` (consecutive key-ordered page numbers, ascending) as a descending sweep and probes its
@@ -196,7 +298,7 @@ impl<'a> Run<'a> {
     /// pages, each with its proof.
     pub(super) async fn sweep(
         &self,
-        ahead: &mut Ahead<'a>,
+        ahead: &mut Ahead,
         stream: &Stream,
         window: &Window,
         positions: Vec<Position>,
