@@ -25,7 +25,7 @@ mod ahead;
 pub(crate) mod carry;
 mod emit;
 
-use ahead::{Ahead, Carried, Probe, Proof};
+use ahead::{Ahead, AheadPage, Carried, Probe, Proof};
 use carry::Carry;
 
 /// The most pages planned ahead at once.
@@ -297,19 +297,31 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Keeps the page the response filled up in and the sliding window's requests for the next call ([`Carry`]).
-    /// Only page numbers and offsets: their position stays on the page while it is emitted (keyset and token
-    /// positions move with the records written, key-ordered pages need their boundaries proven afresh).
+    /// Keeps the page the response filled up in and what was fetched ahead — the sliding window's requests, or
+    /// the rest of a sweep with the proofs of its boundaries — for the next call ([`Carry`]). Only page numbers and
+    /// offsets: their position stays on the page while it is emitted (keyset and token positions move with the
+    /// records written). The key-ordered page the response filled up in has its boundary checked again by the
+    /// next call (proven by the overlap when records of it were written; else by a probe); the rest of the sweep
+    /// keeps the proofs its probes gave.
     fn leave(&mut self, stream: &Stream, window: &Window, page: Fetched, ahead: Ahead) {
-        let sliding = matches!(
+        let kept = matches!(
             (&stream.pagination.style, &window.position),
             (Style::PageNumber { .. }, Position::Page(_))
                 | (Style::Offset { .. }, Position::Offset(_))
         );
-        if !sliding || stream.pagination.key_ordered.is_some() {
+        if !kept {
             return;
         }
-        let mut pages = vec![(window.position.clone(), Carried::Arrived(Ok(page)))];
+        let first = if stream.pagination.key_ordered.is_some() {
+            Carried::Ready(Box::new(AheadPage {
+                position: window.position.clone(),
+                fetched: Ok(page),
+                proof: Proof::Unchecked,
+            }))
+        } else {
+            Carried::Arrived(Ok(page))
+        };
+        let mut pages = vec![(window.position.clone(), first)];
         pages.extend(ahead.into_carried());
         self.carry_out = Some(Carry::new(self.shared.clone(), stream, window, pages));
     }

@@ -88,8 +88,10 @@ impl Future for Pending {
     }
 }
 
-/// The sliding window's requests a call leaves behind, in page order: pages arrived and requests in flight.
+/// What a call leaves behind, in page order: a sweep's pages (with their proofs), or the sliding window's pages
+/// arrived and requests in flight.
 pub(super) enum Carried {
+    Ready(Box<AheadPage>),
     Arrived(Result<Fetched>),
     Flying(Task),
 }
@@ -157,14 +159,18 @@ impl Ahead {
         self.ready = ready;
     }
 
-    /// The sliding window's requests, arrived or in flight, in page order (planned positions are dropped).
+    /// The sweep's pages, then the sliding window's requests, arrived or in flight, in page order (planned
+    /// positions are dropped).
     pub fn into_carried(mut self) -> Vec<(Position, Carried)> {
         let mut flying: HashMap<u64, Task> = std::mem::take(&mut self.flight)
             .into_iter()
             .map(|p| (p.id, p.task))
             .collect();
         let first = self.first_id;
-        std::mem::take(&mut self.requested)
+        let ready = std::mem::take(&mut self.ready)
+            .into_iter()
+            .map(|page| (page.position.clone(), Carried::Ready(Box::new(page))));
+        let requested = std::mem::take(&mut self.requested)
             .into_iter()
             .zip(first..)
             .filter_map(|(r, id)| {
@@ -173,15 +179,20 @@ impl Ahead {
                     None => Carried::Flying(flying.remove(&id)?),
                 };
                 Some((r.position, entry))
-            })
-            .collect()
+            });
+        ready.chain(requested).collect()
     }
 
     /// A window that starts with what the previous call left behind.
     pub fn from_carried(carried: Vec<(Position, Carried)>) -> Ahead {
         let mut ahead = Ahead::default();
-        for (id, (position, entry)) in (0..).zip(carried) {
+        let mut id = 0;
+        for (position, entry) in carried {
             let arrived = match entry {
+                Carried::Ready(page) => {
+                    ahead.ready.push_back(*page);
+                    continue;
+                }
                 Carried::Arrived(fetched) => Some(fetched),
                 Carried::Flying(task) => {
                     ahead.flight.push(Pending { id, task });
@@ -193,6 +204,7 @@ impl Ahead {
                 arrived,
                 carried: true,
             });
+            id += 1;
         }
         ahead
     }
