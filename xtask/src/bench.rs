@@ -288,8 +288,8 @@ impl Tally {
             pages as f64 * options.latency_ms as f64 / 1000.0 / stats.max_in_flight.max(1) as f64;
         // What the same requests cost one at a time: the floor for paging that cannot run concurrently.
         let serial = stats.requests as f64 * options.latency_ms as f64 / 1000.0;
-        // The floor when every call starts with an empty pipeline (as it must: a call ends before the next one
-        // begins): each call's pages in whole rounds of `concurrency`.
+        // The floor when every call starts with an empty pipeline (a call ends before the next one begins, unless
+        // it leaves requests in flight for the next): each call's pages in whole rounds of `concurrency`.
         let count_in = |rows: &Map<String, Value>, table: &str| {
             rows.get(table).and_then(Value::as_u64).unwrap_or(0)
         };
@@ -498,7 +498,8 @@ fn render(results: &Value) -> String {
         "(in calls = the function's time, from handing each request over to its whole response; wall adds the \
          harness reading the responses between calls; limit = pages x latency / concurrency, ratio = in calls / \
          limit, target <= {RATIO_TARGET}; call floor = each call's pages in whole rounds of concurrency x latency, \
-         the best any function does when every call starts with an empty pipeline; memory target peak-idle <= {})\n\n",
+         the best a function does when every call starts with an empty pipeline (one that hands its requests on to \
+         the next call can beat it); memory target peak-idle <= {})\n\n",
         mib(3 * BYTE_BUDGET)
     ));
     for cold in results["cold_start"].as_array().into_iter().flatten() {
