@@ -29,8 +29,8 @@ fn configure(secrets: &Secrets) -> Result<Config> {
             .total_pages(Total::Body("/pagination/total_pages".into()))
     };
     // Ordered by id; a deletion during paging shifts later applications one position earlier, so pages must prove
-    // they continue the previous one (`key_ordered`, see fivetran-core's consistency notes). Pages still go out in
-    // concurrent batches; each batch's boundaries are proven by probes sent after it.
+    // they continue the previous one (`key_ordered`, see fivetran-core's consistency notes). Pages still go out
+    // concurrently, as descending sweeps whose boundaries a few probes prove.
     let applications = Stream::new(
         "loan_applications",
         &["id"],
