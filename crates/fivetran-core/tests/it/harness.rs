@@ -270,3 +270,18 @@ pub fn row_count(response: &Value) -> usize {
         .map(|rows| rows.as_array().map_or(0, Vec::len))
         .sum()
 }
+
+/// Runs the ignored test `name` alone in a new process of this test binary and asserts that it passed.
+pub fn in_own_process(name: &str) {
+    let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", name, "--ignored", "--test-threads=1"])
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}
