@@ -2,9 +2,10 @@
 //!
 //! Two ways, chosen per stream:
 //!
-//! - **A sliding window** (page numbers and offsets): up to `concurrency` requests in flight, in page order; each
-//!   page the run takes sends the next planned one, so the source always has `concurrency` requests to answer
-//!   while pages are parsed. The plan is cut to what the byte budget can still take.
+//! - **A sliding window** (page numbers and offsets): up to `concurrency` requests in flight, each a task of its
+//!   own; every arrival sends the next planned one, so the source always has `concurrency` requests to answer
+//!   while pages are parsed, and pages are taken in page order. The plan reaches one window past what the byte
+//!   budget can still take: the call that fills up hands those requests to the next call (see `carry`).
 //! - **A descending sweep** (key-ordered page numbers, see the crate docs, "Consistency"): the pages the budget
 //!   can take are split into `concurrency` interleaved lanes; each lane reads its pages from the highest down, one
 //!   after the other. Deletions only move records to *earlier* positions, so within a lane a later read of a lower
@@ -15,9 +16,7 @@
 //!   read) prove a whole sweep instead of one probe per page; a boundary a failed probe leaves unproven falls back
 //!   to [`Run::shift_check`]'s own probe and re-read.
 
-use std::collections::VecDeque;
-
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
