@@ -180,17 +180,10 @@ mod tests {
     use serde_json::json;
 
     fn window(since: Option<&str>) -> Window {
-        Window {
-            since: since.map(|s| s.parse().unwrap()),
-            started: "2026-03-02T09:00:00Z".parse().unwrap(),
-            position: Position::Start,
-            skip: 0,
-            pages: 0,
-            seen: Vec::new(),
-            last_key: None,
-            total: None,
-            page_bytes: None,
-        }
+        Window::open(
+            since.map(|s| s.parse().unwrap()),
+            "2026-03-02T09:00:00Z".parse().unwrap(),
+        )
     }
 
     #[test]

@@ -300,33 +300,17 @@ impl Payload {
             out.push(b']');
         }
         for (name, rows) in &mut self.tables {
-            if rows.inserts == 0 {
-                continue;
+            if rows.inserts > 0 {
+                write_array(&mut out, &mut first, name, &rows.insert);
+                rows.insert = Vec::new();
             }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            write_string(&mut out, name);
-            out.extend_from_slice(b":[");
-            out.extend_from_slice(&rows.insert);
-            out.push(b']');
-            rows.insert = Vec::new();
         }
         out.extend_from_slice(b"},\"delete\":{");
         let mut first = true;
         for (name, rows) in &self.tables {
-            if rows.deletes == 0 {
-                continue;
+            if rows.deletes > 0 {
+                write_array(&mut out, &mut first, name, &rows.delete);
             }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            write_string(&mut out, name);
-            out.extend_from_slice(b":[");
-            out.extend_from_slice(&rows.delete);
-            out.push(b']');
         }
         out.push(b'}');
         if !self.soft.is_empty() {
@@ -383,6 +367,17 @@ impl Payload {
     pub fn write_schema(&self, out: &mut Vec<u8>) {
         let _ = serde_json::to_writer(&mut *out, &self.schema);
     }
+}
+
+/// Writes `"name":[rows]` into an object, after a comma unless it is the object's `first` member.
+fn write_array(out: &mut Vec<u8>, first: &mut bool, name: &str, rows: &[u8]) {
+    if !std::mem::take(first) {
+        out.push(b',');
+    }
+    write_string(out, name);
+    out.extend_from_slice(b":[");
+    out.extend_from_slice(rows);
+    out.push(b']');
 }
 
 fn write_string(out: &mut Vec<u8>, text: &str) {

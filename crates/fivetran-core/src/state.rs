@@ -92,6 +92,21 @@ fn is_zero(n: &u64) -> bool {
 }
 
 impl Window {
+    /// A window opened at `started` with the lower bound `since`, at the stream's first page.
+    pub fn open(since: Option<DateTime<Utc>>, started: DateTime<Utc>) -> Window {
+        Window {
+            since,
+            started,
+            position: Position::Start,
+            skip: 0,
+            pages: 0,
+            seen: Vec::new(),
+            last_key: None,
+            total: None,
+            page_bytes: None,
+        }
+    }
+
     /// The token hashes as numbers.
     pub fn seen_hashes(&self) -> Vec<u64> {
         self.seen
@@ -243,15 +258,11 @@ mod tests {
         let s = state.stream("issues:octo/hello");
         s.cursor = Some("2026-03-01T09:00:00Z".parse().unwrap());
         let mut window = Window {
-            since: None,
-            started: "2026-03-02T09:00:00Z".parse().unwrap(),
             position: Position::Url("https://api.github.com/x?page=2".into()),
             skip: 3,
             pages: 1,
-            seen: Vec::new(),
             last_key: Some("la_1".into()),
-            total: None,
-            page_bytes: None,
+            ..Window::open(None, "2026-03-02T09:00:00Z".parse().unwrap())
         };
         window.set_seen(&[u64::MAX, 7]);
         s.window = Some(window);

@@ -180,17 +180,7 @@ impl<'a> Run<'a> {
         let fresh = entry.window.is_none();
         let mut window = match entry.window {
             Some(w) => w,
-            None => Window {
-                since: self.lower_bound(stream, entry.cursor),
-                started: self.now,
-                position: Position::Start,
-                skip: 0,
-                pages: 0,
-                seen: Vec::new(),
-                last_key: None,
-                total: None,
-                page_bytes: None,
-            },
+            None => Window::open(self.lower_bound(stream, entry.cursor), self.now),
         };
         let mut seen = Seen::from_state(&window.seen_hashes());
         let mut ahead = match self.carry_in.take() {
@@ -201,12 +191,10 @@ impl<'a> Run<'a> {
             }
         };
         // A window carried over from the previous call knows how many pages there are: fetch ahead at once.
-        if let Some(total) = window.total {
-            let planned = self.plan_positions(stream, &window.position, total);
+        if window.total.is_some() {
             let room = self.sink.room(&self.payload, self.state_bytes);
             let fits = fits(room, window.page_bytes.unwrap_or(0) as usize);
-            self.fetch_ahead(&mut ahead, stream, &window, planned, fits)
-                .await;
+            self.fetch_ahead(&mut ahead, stream, &window, fits).await;
         }
         loop {
             self.save(stream, &window, &seen);
@@ -258,10 +246,6 @@ impl<'a> Run<'a> {
             let next =
                 self.clean_next(stream, pagination.next(&stream.key, &facts, &seen)?, &seen)?;
             let total = self.total(stream, &facts);
-            let planned = match (&next, total) {
-                (Next::Page(next), Some(total)) => self.plan_positions(stream, next, total),
-                _ => Vec::new(),
-            };
             window.pages += 1;
             self.pages += 1;
             let before = self.payload.bytes();
@@ -290,8 +274,7 @@ impl<'a> Run<'a> {
                     // Fetch ahead no more pages than the byte budget can still take at this page's size.
                     let room = self.sink.room(&self.payload, self.state_bytes);
                     let fits = fits(room, page_bytes);
-                    self.fetch_ahead(&mut ahead, stream, &window, planned, fits)
-                        .await;
+                    self.fetch_ahead(&mut ahead, stream, &window, fits).await;
                 }
             }
         }
@@ -422,27 +405,21 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// The positions from `from` on, up to `total` pages (page numbers) or items (offsets), at most
-    /// [`MAX_AHEAD`]; none when pages are fetched one at a time.
-    fn plan_positions(&self, stream: &Stream, from: &Position, total: u64) -> Vec<Position> {
+    /// At most `count` positions from `from` on, up to `total` pages (page numbers) or items (offsets).
+    fn plan_positions(stream: &Stream, from: &Position, total: u64, count: u64) -> Vec<Position> {
         let pagination = &stream.pagination;
-        if self.concurrency() < 2 {
-            return Vec::new();
-        }
+        let count = count.min(MAX_AHEAD);
         match (&pagination.style, from) {
-            (Style::PageNumber { .. }, Position::Page(n)) => (*n..=total
-                .min(n.saturating_add(MAX_AHEAD - 1)))
-                .map(Position::Page)
-                .collect(),
-            (Style::PageNumber { first, .. }, Position::Start) => (*first
-                ..=total.min(first + MAX_AHEAD - 1))
+            (Style::PageNumber { .. }, Position::Page(n)) => (0..count)
+                .map(|i| n.saturating_add(i))
+                .take_while(|page| *page <= total)
                 .map(Position::Page)
                 .collect(),
             (Style::Offset { .. }, Position::Offset(o)) => {
                 let Some(size) = pagination.page_size() else {
                     return Vec::new();
                 };
-                (0..MAX_AHEAD)
+                (0..count)
                     .map(|i| o.saturating_add(i.saturating_mul(size)))
                     .take_while(|off| *off < total)
                     .map(Position::Offset)
@@ -452,8 +429,9 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Fetches `planned` ahead, as far as the byte budget can take (`fits` pages): a descending sweep for
-    /// key-ordered page numbers (when nothing is ahead), else the sliding window.
+    /// Fetches ahead from the window's position when the window knows its total, as far as the byte budget can
+    /// take (`fits` pages): a descending sweep for key-ordered page numbers (when nothing is ahead), else the
+    /// sliding window. Nothing when pages are fetched one at a time.
     ///
     /// A sweep takes one round trip per `concurrency` pages, and a sweep the estimate left short means another
     /// sweep with its own round of probes; so a sweep plans a sixteenth more than the estimate and rounds up to
@@ -464,23 +442,33 @@ impl<'a> Run<'a> {
         ahead: &mut Ahead,
         stream: &'a Stream,
         window: &Window,
-        mut planned: Vec<Position>,
         fits: usize,
     ) {
+        let k = self.concurrency();
+        let Some(total) = window.total.filter(|_| k >= 2) else {
+            return;
+        };
         if stream.pagination.key_ordered.is_some() {
-            if ahead.is_empty() && !planned.is_empty() {
-                let k = self.concurrency().max(1);
-                let rounds = fits.saturating_add(fits / 16 + 1).div_ceil(k);
-                planned.truncate(rounds.saturating_mul(k));
+            if !ahead.is_empty() {
+                return;
+            }
+            let rounds = fits.saturating_add(fits / 16 + 1).div_ceil(k);
+            let count = rounds.saturating_mul(k) as u64;
+            let planned = Self::plan_positions(stream, &window.position, total, count);
+            if !planned.is_empty() {
                 self.sweep(ahead, stream, window, planned).await;
             }
         } else {
             // A window's worth past the budget's end: the call that fills up leaves those requests in flight
             // for the next call (see `carry`), whose pipeline then starts full.
-            let ahead_pages = fits.saturating_add(self.concurrency());
-            planned.truncate(ahead_pages);
+            let ahead_pages = fits.saturating_add(k);
             ahead.limit(ahead_pages);
-            ahead.extend(planned);
+            ahead.extend(Self::plan_positions(
+                stream,
+                &window.position,
+                total,
+                ahead_pages as u64,
+            ));
             self.refill(ahead, stream, window);
         }
     }
