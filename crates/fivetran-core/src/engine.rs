@@ -181,6 +181,7 @@ impl<C: Connector> Function for Engine<C> {
     }
 
     async fn sync(&self, request: Request, invocation: &Invocation) -> Result<Box<RawValue>> {
+        tracing::debug!("sync call started");
         let prepared = self.prepare(&request.secrets)?;
         let sink = sink::for_request(&request, prepared.config.budget.bytes, invocation, || {
             S3Client::new(prepared.http.client().clone(), self.s3_config().clone())

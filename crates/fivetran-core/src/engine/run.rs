@@ -25,7 +25,7 @@ mod ahead;
 pub(crate) mod carry;
 mod emit;
 
-use ahead::{Ahead, AheadPage, Carried, Probe, Proof};
+use ahead::{Ahead, AheadPage, Carried, Head, Probe, Proof};
 use carry::Carry;
 
 /// The most pages planned ahead at once.
@@ -42,6 +42,8 @@ pub(crate) struct Run<'a> {
     slot: &'a Mutex<Option<Carry>>,
     carry_in: Option<Carry>,
     carry_out: Option<Carry>,
+    /// The next stream's first request, sent while the previous stream's last pages were in flight.
+    head: Option<Head>,
     original: Map<String, Value>,
     state: SyncState,
     time: TimeBudget,
@@ -82,6 +84,7 @@ impl<'a> Run<'a> {
             slot,
             carry_in,
             carry_out: None,
+            head: None,
             original,
             state,
             time: TimeBudget::new(invocation.deadline, p.config.budget.time_margin),
@@ -190,6 +193,9 @@ impl<'a> Run<'a> {
                 Ahead::default()
             }
         };
+        if fresh && ahead.is_empty() {
+            self.adopt_head(stream, &mut window, &mut ahead);
+        }
         // A window carried over from the previous call knows how many pages there are: fetch ahead at once.
         if window.total.is_some() {
             let room = self.sink.room(&self.payload, self.state_bytes);
@@ -264,6 +270,7 @@ impl<'a> Run<'a> {
                     s.cursor = Some(window.started);
                     s.window = None;
                     s.done = true;
+                    self.head = ahead.take_head();
                     return Ok(None);
                 }
                 Next::Page(next) => {
@@ -282,15 +289,17 @@ impl<'a> Run<'a> {
 
     /// Keeps the page the response filled up in and what was fetched ahead — the sliding window's requests, or
     /// the rest of a sweep with the proofs of its boundaries — for the next call ([`Carry`]). Only page numbers and
-    /// offsets: their position stays on the page while it is emitted (keyset and token positions move with the
+    /// offsets (the first page included): their position stays on the page while it is emitted (keyset and token positions move with the
     /// records written). The key-ordered page the response filled up in has its boundary checked again by the
     /// next call (proven by the overlap when records of it were written; else by a probe); the rest of the sweep
     /// keeps the proofs its probes gave.
-    fn leave(&mut self, stream: &Stream, window: &Window, page: Fetched, ahead: Ahead) {
+    fn leave(&mut self, stream: &Stream, window: &Window, page: Fetched, mut ahead: Ahead) {
         let kept = matches!(
             (&stream.pagination.style, &window.position),
-            (Style::PageNumber { .. }, Position::Page(_))
-                | (Style::Offset { .. }, Position::Offset(_))
+            (
+                Style::PageNumber { .. },
+                Position::Page(_) | Position::Start
+            ) | (Style::Offset { .. }, Position::Offset(_) | Position::Start)
         );
         if !kept {
             return;
@@ -304,9 +313,10 @@ impl<'a> Run<'a> {
         } else {
             Carried::Arrived(Ok(page))
         };
+        let head = ahead.take_head();
         let mut pages = vec![(window.position.clone(), first)];
         pages.extend(ahead.into_carried());
-        self.carry_out = Some(Carry::new(self.shared.clone(), stream, window, pages));
+        self.carry_out = Some(Carry::new(self.shared.clone(), stream, window, pages, head));
     }
 
     /// A window opened in this call whose first page could not be read is not kept: opening it is no progress.

@@ -124,6 +124,102 @@ async fn the_concurrency_secret_sets_the_window_and_each_call_hands_its_pages_on
     );
 }
 
+/// Two page-number streams, `a` and `b`, each serving `paged(n)` at its own path, `k` requests at once and the byte
+/// budget given.
+fn two_streams(url: &str, k: usize, bytes: usize) -> fivetran_core::Result<Config> {
+    let stream = |name: &str| {
+        Stream::new(name, &["id"], Endpoint::get(&format!("/{name}")))
+            .records("/data")
+            .paginate(
+                Pagination::page_number("page")
+                    .size("page_size", 5)
+                    .total_pages(Total::Body("/meta/total_pages".into())),
+            )
+    };
+    Ok(Config::new(url, Auth::None)?
+        .concurrency(k)
+        .budget(fivetran_core::budget::BudgetSettings {
+            bytes,
+            time_margin: Duration::from_secs(1),
+        })
+        .stream(stream("a"))
+        .stream(stream("b")))
+}
+
+#[tokio::test]
+async fn the_next_stream_s_first_page_is_requested_while_the_last_pages_are_in_flight() {
+    // `a` has 3 pages: the first alone, then 2 and 3 together, which leaves a slot of 4 free for `b`'s first page.
+    let server = Server::start(paged(15, json!(true))).await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| two_streams(&url, 4, 5 << 20));
+    let responses = sync(&engine, json!({}), json!({}), 3).await;
+    assert_eq!(responses.len(), 1);
+    assert_eq!(ids(&responses, "a"), expected(1..=15));
+    assert_eq!(ids(&responses, "b"), expected(1..=15));
+    let paths: Vec<(String, u64)> = server
+        .hits()
+        .iter()
+        .map(|h| (h.path.clone(), h.num("page").unwrap_or(1)))
+        .collect();
+    // `b`'s first page goes out with `a`'s last two, before any of them is answered; then `b`'s other two.
+    let mut first_round: Vec<_> = paths[1..4].to_vec();
+    first_round.sort();
+    assert_eq!(
+        first_round,
+        [("/a".into(), 2), ("/a".into(), 3), ("/b".into(), 1)],
+        "{paths:?}"
+    );
+    assert_eq!(paths.len(), 6, "every page once: {paths:?}");
+    assert_eq!(server.max_in_flight(), 3);
+}
+
+#[tokio::test]
+async fn a_call_that_fills_up_hands_the_next_stream_s_first_request_on() {
+    // A small budget: calls end part-way through `a`. For some length of `a`, a call ends while `b`'s first page is
+    // already requested; the next call continues `a` and then opens `b` with that request and the window it was
+    // sent in. Every page is requested exactly once, whichever call ends where.
+    let mut handed_on = 0;
+    for n in (100..=160).step_by(5) {
+        let server = Server::start(paged(n, json!(true))).await;
+        let url = server.url.clone();
+        let engine = engine(move |_: &Secrets| two_streams(&url, 4, 4_096));
+        let mut state = json!({});
+        let mut responses = Vec::new();
+        // Requests the server had seen when each call returned.
+        let mut seen_after = Vec::new();
+        for _ in 0..40 {
+            let response = call(&engine, state.clone(), json!({})).await.unwrap();
+            seen_after.push(server.hits().len());
+            state = response["state"].clone();
+            let more = response["hasMore"] == json!(true);
+            responses.push(response);
+            if !more {
+                break;
+            }
+        }
+        assert_eq!(ids(&responses, "a"), expected(1..=n), "n = {n}");
+        assert_eq!(ids(&responses, "b"), expected(1..=n), "n = {n}");
+        let hits = server.hits();
+        let pages = n.div_ceil(5) as usize;
+        let count = |path: &str| hits.iter().filter(|h| h.path == path).count();
+        assert_eq!((count("/a"), count("/b")), (pages, pages), "n = {n}");
+        assert!(server.max_in_flight() <= 4, "n = {n}");
+        // Was `b`'s first page requested during a call that returned no rows of `b`?
+        let first_b = hits.iter().position(|h| h.path == "/b").unwrap();
+        let sent_in = seen_after.iter().position(|&seen| seen > first_b).unwrap();
+        if responses[sent_in]["insert"]["b"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+        {
+            handed_on += 1;
+        }
+    }
+    assert!(
+        handed_on > 0,
+        "no call ended with b's first request in flight"
+    );
+}
+
 #[tokio::test]
 async fn header_totals_work_like_body_totals() {
     let server = Server::start(paged(11, Value::Null)).await;

@@ -45,6 +45,17 @@ pub(super) struct Ahead {
     first_id: u64,
     flight: FuturesUnordered<Pending>,
     pending: VecDeque<Position>,
+    /// The first page of the stream that runs next, requested once this stream's last page is requested.
+    head: Option<Head>,
+}
+
+/// The first request of the stream that runs after this one, sent while this stream's last pages are in flight so
+/// that the next stream does not start with a round trip of its own. It holds the window it was planned with,
+/// which that stream then opens (see [`Run::adopt_head`]).
+pub(super) struct Head {
+    stream: String,
+    window: Window,
+    task: Task,
 }
 
 /// A request of the sliding window: its position and, once it arrived, the page.
@@ -125,9 +136,21 @@ impl Ahead {
         self.ready.is_empty() && self.requested.is_empty() && self.pending.is_empty()
     }
 
-    /// Drops everything (requests in flight are cancelled).
+    /// Drops this stream's pages (requests in flight are cancelled); the next stream's head stays.
     pub fn clear(&mut self) {
+        let head = self.head.take();
         *self = Ahead::default();
+        self.head = head;
+    }
+
+    /// The next stream's head request, if one was sent.
+    pub fn take_head(&mut self) -> Option<Head> {
+        self.head.take()
+    }
+
+    /// Requests in flight, the next stream's head included.
+    fn in_flight(&self) -> usize {
+        self.flight.len() + usize::from(self.head.is_some())
     }
 
     /// Keeps no more than `pages` pages ahead (arrived, in flight and planned) beyond the one just taken: what the
@@ -182,9 +205,12 @@ impl Ahead {
         ready.chain(requested).collect()
     }
 
-    /// A window that starts with what the previous call left behind.
-    pub fn from_carried(carried: Vec<(Position, Carried)>) -> Ahead {
-        let mut ahead = Ahead::default();
+    /// A window that starts with what the previous call left behind (and the next stream's head it sent).
+    pub fn from_carried(carried: Vec<(Position, Carried)>, head: Option<Head>) -> Ahead {
+        let mut ahead = Ahead {
+            head,
+            ..Ahead::default()
+        };
         let mut id = 0;
         for (position, entry) in carried {
             let arrived = match entry {
@@ -251,17 +277,21 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Sends planned requests until `concurrency` are in flight.
+    /// Sends planned requests until `concurrency` are in flight; once the stream's last page is requested and a
+    /// request slot is free, the next stream's first page ([`Head`]).
     pub(super) fn refill(&self, ahead: &mut Ahead, stream: &Stream, window: &Window) {
         let k = self.concurrency();
-        while ahead.flight.len() < k {
-            let Some(position) = ahead.pending.pop_front() else {
-                break;
-            };
+        while ahead.in_flight() < k {
             if !self.time.may_start() {
                 ahead.pending.clear();
                 break;
             }
+            let Some(position) = ahead.pending.pop_front() else {
+                if ahead.head.is_none() && self.requested_last(ahead, stream, window) {
+                    ahead.head = self.next_head(stream);
+                }
+                break;
+            };
             let id = ahead.first_id + ahead.requested.len() as u64;
             let task = self.request(stream, window, &position);
             ahead.flight.push(Pending { id, task });
@@ -271,6 +301,57 @@ impl<'a> Run<'a> {
                 carried: false,
             });
         }
+    }
+
+    /// Starts `stream` afresh with the head request the previous stream sent for it, when there is one for this
+    /// stream's window: the window it was planned with becomes the stream's, its request the first page ahead.
+    pub(super) fn adopt_head(&mut self, stream: &Stream, window: &mut Window, ahead: &mut Ahead) {
+        let Some(head) = self.head.take() else {
+            return;
+        };
+        if head.stream == stream.key && head.window.since == window.since {
+            *window = head.window;
+            *ahead = Ahead::from_carried(
+                vec![(window.position.clone(), Carried::Flying(head.task))],
+                None,
+            );
+        }
+    }
+
+    /// Whether the last page of the stream (by the window's total) is already requested or fetched.
+    fn requested_last(&self, ahead: &Ahead, stream: &Stream, window: &Window) -> bool {
+        let Some(total) = window.total else {
+            return false;
+        };
+        let last = ahead
+            .requested
+            .back()
+            .map(|r| &r.position)
+            .or(ahead.ready.back().map(|p| &p.position));
+        last.is_some_and(|last| Self::plan_positions(stream, last, total, 2).len() == 1)
+    }
+
+    /// Sends the first request of the stream that runs after `stream` in this sync, when that one starts afresh.
+    pub(super) fn next_head(&self, stream: &Stream) -> Option<Head> {
+        let streams = &self.p.config.streams;
+        let at = streams.iter().position(|s| std::ptr::eq(s, stream))?;
+        let next = streams[at + 1..].iter().find(|s| {
+            self.p.runs(s) && !self.state.streams.get(&s.key).is_some_and(|st| st.done)
+        })?;
+        let entry = self.state.streams.get(&next.key);
+        if entry.is_some_and(|e| e.window.is_some()) {
+            return None;
+        }
+        let window = Window::open(
+            self.lower_bound(next, entry.and_then(|e| e.cursor)),
+            self.now,
+        );
+        let task = self.request(next, &window, &window.position);
+        Some(Head {
+            stream: next.key.clone(),
+            window,
+            task,
+        })
     }
 
     /// A request for one page as a task of its own: it goes on while pages are emitted, and it can be handed to

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::ahead::{Ahead, Carried};
+use super::ahead::{Ahead, Carried, Head};
 use crate::connector::Stream;
 use crate::engine::Prepared;
 use crate::paginate::Position;
@@ -28,6 +28,8 @@ pub(crate) struct Carry {
     position: Position,
     skip: u64,
     pages: Vec<(Position, Carried)>,
+    /// The next stream's first page, when it was requested already.
+    head: Option<Head>,
 }
 
 impl Carry {
@@ -37,6 +39,7 @@ impl Carry {
         stream: &Stream,
         window: &Window,
         pages: Vec<(Position, Carried)>,
+        head: Option<Head>,
     ) -> Carry {
         Carry {
             prepared,
@@ -46,6 +49,7 @@ impl Carry {
             position: window.position.clone(),
             skip: window.skip,
             pages,
+            head,
         }
     }
 
@@ -66,6 +70,6 @@ impl Carry {
 
     /// The look-ahead the next call starts with.
     pub(super) fn into_ahead(self) -> Ahead {
-        Ahead::from_carried(self.pages)
+        Ahead::from_carried(self.pages, self.head)
     }
 }
