@@ -66,15 +66,17 @@
 //!   pages from the highest down, one after the other, so a record a deletion moves down past a page boundary is found
 //!   by the lane's later read of the lower page. Once every page arrived, one probe per lane (the last key of the
 //!   lane's first page, still at its position?) proves all the lane's boundaries below it — no record before that key
-//!   was deleted between the lane's first read and the probe — and one more probe proves the boundary with what was
-//!   read before the sweep (none where an overlap proves it). So a sweep of n pages costs `concurrency + 1` probes, not
-//!   n. A boundary left unproven (a probe that did not find its key) is checked on its own when its page comes up: its
+//!   was deleted between the lane's first read and the probe. A sweep starts on the page read last (its records up to
+//!   the last key are skipped), so its boundary with what was read before is normally proven by that overlap and the
+//!   boundary after it is one of the sweep's own (a probe of its own only when more than a page of records shifted).
+//!   So a sweep of n pages costs `concurrency` probes and one page read again, not n probes. A boundary left unproven (a probe that did not find its key) is checked on its own when its page comes up: its
 //!   probe, then the previous page read again (after the page), and further back one page at a time until a page starts
 //!   at or before the last key; their records after the last key (those that shifted across the boundary) are emitted
 //!   first, then the page already fetched, and the sweep goes on with its next boundary. Records at or before the last
 //!   key are never emitted twice, rows come in key order, and the state only moves past pages whose rows are all in the
 //!   response. Each round emits at least the current page, so every invocation makes progress under constant churn.
-//!   Cost: `concurrency + 1` small probes per sweep (one more round trip, after the sweep's last pages), plus one page
+//!   Cost: `concurrency` small probes and one page read again per sweep (one more round trip, after the sweep's last
+//!   pages, as the sweep plans whole rounds with the page read again among them), plus one page
 //!   (more only if more than a page of records shifted) when a boundary is unproven. The rows wait until the whole
 //!   sweep arrived, so a sweep holds up to a response's worth of raw pages. Limit: a deletion and a newly matching
 //!   record (an update crossing the frozen `since`) both below the boundary between one page's request and its probe

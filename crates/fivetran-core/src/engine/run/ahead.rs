@@ -12,9 +12,10 @@
 //!   page sees everything that moved down past a higher one. After every page arrived, one probe per lane — does
 //!   the last key of the lane's first (highest) page still sit where it was read? — proves every boundary below it
 //!   in that lane: no record before that key was deleted between the lane's first read and the probe, which spans
-//!   every later read of the lane. So `concurrency` probes (plus one for the boundary with what the previous call
-//!   read) prove a whole sweep instead of one probe per page; a boundary a failed probe leaves unproven falls back
-//!   to [`Run::shift_check`]'s own probe and re-read.
+//!   every later read of the lane. The sweep starts on the page read last (see [`Run::fetch_ahead`]), whose
+//!   overlap with what was read before proves that boundary. So `concurrency` probes prove a whole sweep instead of
+//!   one probe per page; a boundary a failed probe leaves unproven falls back to [`Run::shift_check`]'s own probe
+//!   and re-read.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
