@@ -302,6 +302,8 @@ impl Tally {
             pages as f64 * options.latency_ms as f64 / 1000.0 / stats.max_in_flight.max(1) as f64;
         // What the same requests cost one at a time: the floor for paging that cannot run concurrently.
         let serial = stats.requests as f64 * options.latency_ms as f64 / 1000.0;
+        // The limit counting every request (probes and pages read again included), not only the data's pages.
+        let request_limit = serial / options.concurrency as f64;
         // The floor when every call starts with an empty pipeline (a call ends before the next one begins, unless
         // it leaves requests in flight for the next): each call's pages in whole rounds of `concurrency`.
         let count_in = |rows: &Map<String, Value>, table: &str| {
@@ -346,6 +348,8 @@ impl Tally {
             "call_floor_s": call_floor,
             "ratio_to_call_floor": in_calls / call_floor,
             "ratio_target": RATIO_TARGET,
+            "request_limit_s": request_limit,
+            "ratio_to_request_limit": in_calls / request_limit,
             "serial_limit_s": serial,
             "ratio_to_serial": in_calls / serial,
             "cpu_ms": cpu.as_millis() as u64,
@@ -474,7 +478,16 @@ fn render(results: &Value) -> String {
                     s["wall_s"].as_f64().unwrap_or(0.0)
                 ),
                 format!("{:.2} s", s["latency_limit_s"].as_f64().unwrap_or(0.0)),
-                format!("{:.2}", s["ratio"].as_f64().unwrap_or(0.0)),
+                format!(
+                    "{:.2} ({:.2})",
+                    s["ratio"].as_f64().unwrap_or(0.0),
+                    s["ratio_wall"].as_f64().unwrap_or(0.0)
+                ),
+                format!(
+                    "{:.2} s ({:.2})",
+                    s["request_limit_s"].as_f64().unwrap_or(0.0),
+                    s["ratio_to_request_limit"].as_f64().unwrap_or(0.0)
+                ),
                 format!(
                     "{:.2} s ({:.2})",
                     s["call_floor_s"].as_f64().unwrap_or(0.0),
@@ -499,7 +512,8 @@ fn render(results: &Value) -> String {
             "calls",
             "in calls (wall)",
             "limit",
-            "ratio",
+            "ratio (wall)",
+            "request limit (ratio)",
             "call floor (ratio)",
             "cpu/10k",
             "idle rss",
@@ -510,8 +524,9 @@ fn render(results: &Value) -> String {
     ));
     text.push_str(&format!(
         "(in calls = the function's time, from handing each request over to its whole response; wall adds the \
-         harness reading the responses between calls; limit = pages x latency / concurrency, ratio = in calls / \
-         limit, target <= {RATIO_TARGET}; call floor = each call's pages in whole rounds of concurrency x latency, \
+         harness reading state and hasMore between calls; limit = pages x latency / concurrency, ratio = in calls / \
+         limit (wall / limit), target <= {RATIO_TARGET}; request limit = the same with every request the sync made \
+         (probes and pages read again included); call floor = each call's pages in whole rounds of concurrency x latency, \
          the best a function does when every call starts with an empty pipeline (one that hands its requests on to \
          the next call can beat it); memory target peak-idle <= {})\n\n",
         mib(3 * BYTE_BUDGET)

@@ -21,8 +21,8 @@
 //! new one (servers may revoke tokens before `expires_in`). Errors and logs carry only the URL *path*: query
 //! strings can hold credentials.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -130,6 +130,36 @@ pub struct Http {
     rng: AtomicU64,
 }
 
+/// Loads the system's trusted roots now (see [`Http::new`]); [`lambda::run`](crate::lambda::run) calls it on a
+/// thread of its own during init, so the first invocation does not wait for it.
+pub fn preload_tls() {
+    let _ = platform_tls();
+}
+
+/// The TLS configuration with the system's trusted roots (rustls' platform verifier, as reqwest builds it), made
+/// once per process: reading the certificate store takes tens of milliseconds, which every client would otherwise
+/// spend again.
+fn platform_tls() -> Result<rustls::ClientConfig> {
+    static TLS: OnceLock<std::result::Result<rustls::ClientConfig, String>> = OnceLock::new();
+    TLS.get_or_init(|| {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let verifier =
+            rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| e.to_string())?;
+        Ok(rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth())
+    })
+    .clone()
+    .map_err(|e| {
+        Error::Declaration(format!(
+            "the system's trusted certificates could not be loaded: {e}"
+        ))
+    })
+}
+
 impl Http {
     /// Builds the client: rustls, timeouts, default headers and an optional extra trusted root (PEM).
     pub fn new(auth: Auth, settings: HttpSettings, ca_pem: Option<&str>) -> Result<Self> {
@@ -144,6 +174,9 @@ impl Http {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .default_headers(headers);
+        if ca_pem.is_none() {
+            builder = builder.use_preconfigured_tls(platform_tls()?);
+        }
         if let Some(pem) = ca_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
                 .ok()

@@ -117,10 +117,12 @@ pub async fn handle<F: Function>(
 ///
 /// The runtime is single-threaded: the work is waiting on the source, and parsing a page takes well under a
 /// millisecond, so one thread keeps every request in flight without cross-thread wake-ups or a malloc arena per
-/// worker.
+/// worker. The system's trusted TLS roots load on a thread of their own meanwhile (tens of milliseconds that the first
+/// invocation would otherwise wait for, and that the wait for it overlaps).
 pub fn run<F: Function>(function: F) -> std::result::Result<(), lambda_runtime::Error> {
     tune_malloc();
     init_tracing();
+    std::thread::spawn(crate::http::preload_tls);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -291,17 +291,15 @@ impl<'a> Run<'a> {
 
     /// Keeps the page the response filled up in and what was fetched ahead — the sliding window's requests, or
     /// the rest of a sweep with the proofs of its boundaries — for the next call ([`Carry`]). Only page numbers and
-    /// offsets (the first page included): their position stays on the page while it is emitted (keyset and token positions move with the
+    /// offsets: their position stays on the page while it is emitted (keyset and token positions move with the
     /// records written). The key-ordered page the response filled up in has its boundary checked again by the
     /// next call (proven by the overlap when records of it were written; else by a probe); the rest of the sweep
     /// keeps the proofs its probes gave.
     fn leave(&mut self, stream: &Stream, window: &Window, page: Fetched, mut ahead: Ahead) {
         let kept = matches!(
             (&stream.pagination.style, &window.position),
-            (
-                Style::PageNumber { .. },
-                Position::Page(_) | Position::Start
-            ) | (Style::Offset { .. }, Position::Offset(_) | Position::Start)
+            (Style::PageNumber { .. }, Position::Page(_))
+                | (Style::Offset { .. }, Position::Offset(_))
         );
         if !kept {
             return;

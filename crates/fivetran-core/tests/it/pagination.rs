@@ -182,7 +182,8 @@ async fn the_next_stream_s_first_page_is_requested_while_the_last_pages_are_in_f
 async fn a_call_that_fills_up_hands_the_next_stream_s_first_request_on() {
     // A small budget: calls end part-way through `a`. For some lengths of `a`, a call ends while `b`'s first page is
     // already requested; the next call continues `a` and then opens `b` with that request and the window it was
-    // sent in. Every page is requested exactly once, whichever call ends where.
+    // sent in. Every page is requested exactly once, whichever call ends where (but the first page of a stream
+    // that a response filled up in).
     let mut handed_on = 0;
     for n in (100..=160).step_by(5) {
         let server = Server::start(paged_after(n, json!(true), Duration::from_millis(15))).await;
@@ -209,7 +210,19 @@ async fn a_call_that_fills_up_hands_the_next_stream_s_first_request_on() {
         let hits = server.hits();
         let pages = n.div_ceil(5) as usize;
         let count = |path: &str| hits.iter().filter(|h| h.path == path).count();
-        assert_eq!((count("/a"), count("/b")), (pages, pages), "n = {n}");
+        // A call that ends inside a stream's first page (its window still at the start) is not carried: the next
+        // call reads that page again.
+        let cut_in_first = |stream: &str| {
+            responses
+                .iter()
+                .filter(|r| r["state"]["streams"][stream]["window"]["position"] == json!("start"))
+                .count()
+        };
+        assert_eq!(
+            (count("/a"), count("/b")),
+            (pages + cut_in_first("a"), pages + cut_in_first("b")),
+            "n = {n}"
+        );
         assert!(server.max_in_flight() <= 4, "n = {n}");
         // Was `b`'s first page requested before the call that returned `b`'s first rows began?
         let first_b = hits.iter().position(|h| h.path == "/b").unwrap();
