@@ -109,6 +109,8 @@ fn rss_kb(field: &str) -> u64 {
 }
 
 fn main() {
+    // The malloc settings `lambda::run` gives a function.
+    fivetran_core::lambda::tune_malloc();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

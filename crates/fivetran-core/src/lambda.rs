@@ -139,10 +139,11 @@ pub fn run<F: Function>(function: F) -> std::result::Result<(), lambda_runtime::
 /// Fixes glibc malloc's mmap and trim thresholds (unless `MALLOC_MMAP_THRESHOLD_` is set). glibc raises its mmap
 /// threshold each time a large block is freed, so from the second call on, pages (70–200 KB) and response buffers
 /// came from a heap that never shrinks: `cargo xtask bench` measured the loan connector's peak RSS above idle at
-/// 27.6 MiB, and 13.8 MiB with a fixed 64 KiB mmap threshold and a 128 KiB trim threshold.
+/// 27.6 MiB, and 13.8 MiB with a fixed 64 KiB mmap threshold and a 128 KiB trim threshold. [`run`] calls it; so do
+/// harnesses that drive the engine without it (the engine micro-benchmark), to measure what a function does.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
-fn tune_malloc() {
+pub fn tune_malloc() {
     if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_some() {
         return;
     }
@@ -154,8 +155,9 @@ fn tune_malloc() {
     }
 }
 
+/// Nothing to tune outside glibc.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn tune_malloc() {}
+pub fn tune_malloc() {}
 
 /// The log line format Lambda asks for through `AWS_LAMBDA_LOG_FORMAT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

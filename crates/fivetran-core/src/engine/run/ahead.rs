@@ -5,7 +5,9 @@
 //! - **A sliding window** (page numbers and offsets): up to `concurrency` requests in flight, each a task of its
 //!   own; every arrival sends the next planned one, so the source always has `concurrency` requests to answer
 //!   while pages are parsed, and pages are taken in page order. The plan reaches one window past what the byte
-//!   budget can still take: the call that fills up hands those requests to the next call (see `carry`).
+//!   budget can still take: the call that fills up hands those requests to the next call (see `carry`). Once the
+//!   stream's last page is requested, a free slot sends the next stream's first page ([`Head`]), so a stream
+//!   does not start with a round trip of its own to learn its page count.
 //! - **A descending sweep** (key-ordered page numbers, see the crate docs, "Consistency"): the pages the budget
 //!   can take are split into `concurrency` interleaved lanes; each lane reads its pages from the highest down, one
 //!   after the other. Deletions only move records to *earlier* positions, so within a lane a later read of a lower

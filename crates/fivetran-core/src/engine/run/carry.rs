@@ -6,8 +6,9 @@
 //! tasks of their own) are kept in the engine. The next call takes them only when it continues exactly there: the
 //! same configuration, stream, frozen window bounds, position and records already sent — a Fivetran retry with an
 //! older state, another stream, or another connection drops them (requests in flight are aborted). A kept request
-//! that failed is simply sent again. Nothing is written to the state, so a restarted process just reads the pages
-//! again.
+//! that failed is simply sent again. When the stream's last page was already requested, the first request of the
+//! stream that runs next (its [`Head`], with the window it was planned in) goes along, and that stream starts with
+//! it once this one is done. Nothing is written to the state, so a restarted process just reads the pages again.
 
 use std::sync::Arc;
 
