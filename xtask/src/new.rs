@@ -87,9 +87,43 @@ mod tests {
         }
     }
 
+    /// Gives every workspace crate of the copy at `root` its own build artifacts in a shared target directory.
+    /// Cargo names a path package's artifacts by its path relative to the workspace root, so the copy's crates
+    /// would overwrite the real workspace's (same names, other sources) and a later build of the real workspace
+    /// would take them as fresh: it compiled the copy's code. A profile override that changes nothing but the
+    /// codegen-unit count (256 by default in dev) gives the copy's crates other names; dependencies stay shared.
+    fn separate_artifacts(root: &Path) {
+        let mut members = Vec::new();
+        for dir in ["crates", "connectors"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+                members.push(entry.path().join("Cargo.toml"));
+            }
+        }
+        members.push(root.join("xtask").join("Cargo.toml"));
+        let mut overrides = String::new();
+        for manifest in members {
+            let Ok(text) = std::fs::read_to_string(&manifest) else {
+                continue;
+            };
+            let name = text
+                .lines()
+                .find_map(|l| l.strip_prefix("name = "))
+                .map(|n| n.trim().trim_matches('"').to_owned())
+                .unwrap();
+            overrides.push_str(&format!(
+                "\n[profile.dev.package.{name}]\ncodegen-units = 255\n"
+            ));
+        }
+        let manifest = root.join("Cargo.toml");
+        let mut text = std::fs::read_to_string(&manifest).unwrap();
+        text.push_str(&overrides);
+        std::fs::write(&manifest, text).unwrap();
+    }
+
     /// The whole promise of `cargo xtask new`: in a copy of this workspace, `cargo test -p demo-api` passes right
     /// after scaffolding, and the repository rules still hold. The copy lives under the target directory (a fixed
-    /// path, so later runs rebuild little) and shares its build cache; nothing of it is committed.
+    /// path, so later runs rebuild little) and shares its build cache for dependencies (its own crates get
+    /// artifacts of their own, see [`separate_artifacts`]); nothing of it is committed.
     #[test]
     fn a_new_connector_passes_its_tests_in_a_copy_of_the_workspace() {
         let project = Project::current();
@@ -105,6 +139,7 @@ mod tests {
         let copy = Project::at(&root).with_target_dir(project.target_dir());
 
         scaffold(&copy, "demo-api").unwrap();
+        separate_artifacts(&root);
 
         let status =
             std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))

@@ -58,10 +58,13 @@ fn configure(secrets: &Secrets) -> Result<Config> {
         .header(
             "user-agent",
             concat!("fivetran-github-connector/", env!("CARGO_PKG_VERSION")),
-        )
-        .setup_test(
-            Endpoint::get(&format!("/repos/{}/issues", repositories[0])).query("per_page", "1"),
         );
+    // One request per repository: a misspelt or inaccessible one fails the setup test, not the first sync.
+    for repository in &repositories {
+        config = config.setup_test(
+            Endpoint::get(&format!("/repos/{repository}/issues")).query("per_page", "1"),
+        );
+    }
     for (table, path, server_since) in TABLES {
         for repository in &repositories {
             let mut endpoint = Endpoint::get(&format!("/repos/{repository}/{path}"))

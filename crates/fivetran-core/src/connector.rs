@@ -177,7 +177,7 @@ pub struct Config {
     pub(crate) auth: Auth,
     pub(crate) http: HttpSettings,
     pub(crate) budget: BudgetSettings,
-    pub(crate) setup_test: Option<Endpoint>,
+    pub(crate) setup_test: Vec<Endpoint>,
     pub(crate) streams: Vec<Stream>,
     pub(crate) tables: Vec<Table>,
 }
@@ -191,7 +191,7 @@ impl Config {
             auth,
             http: HttpSettings::default(),
             budget: BudgetSettings::default(),
-            setup_test: None,
+            setup_test: Vec::new(),
             streams: Vec::new(),
             tables: Vec::new(),
         })
@@ -241,9 +241,11 @@ impl Config {
         self
     }
 
-    /// The cheap authenticated request of the setup test.
+    /// A cheap authenticated request of the setup test. Each call adds one (a connector of several accounts or
+    /// repositories checks each); the setup test sends them in order and fails with the first that fails. Without
+    /// any, it requests the first stream's endpoint.
     pub fn setup_test(mut self, endpoint: Endpoint) -> Self {
-        self.setup_test = Some(endpoint);
+        self.setup_test.push(endpoint);
         self
     }
 

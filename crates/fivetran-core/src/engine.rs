@@ -25,7 +25,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::budget::TimeBudget;
-use crate::connector::{Config, Connector, Vars};
+use crate::connector::{Config, Connector, Endpoint, Vars};
 use crate::error::{Error, Result};
 use crate::fetch;
 use crate::http::{Call, Http, Stats};
@@ -145,38 +145,46 @@ impl<C: Connector> Function for Engine<C> {
     async fn setup_test(&self, request: &Request, invocation: &Invocation) -> Result<()> {
         let prepared = self.prepare(&request.secrets)?;
         let config = &prepared.config;
-        let endpoint = match (&config.setup_test, config.streams.first()) {
-            (Some(e), _) => e.clone(),
-            (None, Some(s)) => s.endpoint.clone(),
-            (None, None) => {
-                return Err(Error::Declaration(
-                    "no setup-test request and no stream declared".into(),
-                ));
-            }
+        let endpoints: Vec<&Endpoint> = if config.setup_test.is_empty() {
+            config
+                .streams
+                .first()
+                .map(|s| &s.endpoint)
+                .into_iter()
+                .collect()
+        } else {
+            config.setup_test.iter().collect()
         };
-        let mut url = fetch::endpoint_url(&config.base_url, &endpoint);
-        let vars = Vars::default();
-        for (name, value) in &endpoint.query {
-            if let Some(value) = vars.render(value) {
-                url.query_pairs_mut().append_pair(name, &value);
-            }
+        if endpoints.is_empty() {
+            return Err(Error::Declaration(
+                "no setup-test request and no stream declared".into(),
+            ));
         }
-        let body = endpoint
-            .body
-            .as_ref()
-            .map(|b| serde_json::to_vec(b).map(bytes::Bytes::from))
-            .transpose()
-            .map_err(|e| Error::Declaration(format!("setup test body: {e}")))?;
-        let call = Call {
-            stream: "setup test",
-            method: endpoint.method.clone(),
-            url,
-            body,
-            headers: &endpoint.headers,
-            records: None,
-        };
         let time = TimeBudget::new(invocation.deadline, Duration::from_secs(1));
-        prepared.http.fetch(&call, &time, &Stats::default()).await?;
+        for endpoint in endpoints {
+            let mut url = fetch::endpoint_url(&config.base_url, endpoint);
+            let vars = Vars::default();
+            for (name, value) in &endpoint.query {
+                if let Some(value) = vars.render(value) {
+                    url.query_pairs_mut().append_pair(name, &value);
+                }
+            }
+            let body = endpoint
+                .body
+                .as_ref()
+                .map(|b| serde_json::to_vec(b).map(bytes::Bytes::from))
+                .transpose()
+                .map_err(|e| Error::Declaration(format!("setup test body: {e}")))?;
+            let call = Call {
+                stream: "setup test",
+                method: endpoint.method.clone(),
+                url,
+                body,
+                headers: &endpoint.headers,
+                records: None,
+            };
+            prepared.http.fetch(&call, &time, &Stats::default()).await?;
+        }
         Ok(())
     }
 

@@ -127,6 +127,38 @@ async fn github_enterprise_paths_under_api_v3_work() {
 }
 
 #[tokio::test]
+async fn the_setup_test_checks_every_repository() {
+    let sandbox = stand_in(5, &[]).await;
+    let report = run(secrets(&sandbox, json!({}))).await;
+    assert!(report.ok, "{}", report.message);
+    let checked: Vec<String> = sandbox
+        .request_log()
+        .entries
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        checked,
+        sandbox_apis::GITHUB_REPOSITORIES
+            .iter()
+            .map(|r| format!("/repos/{r}/issues"))
+            .collect::<Vec<_>>(),
+        "one request per repository"
+    );
+    // A misspelt second repository fails the setup test, not the first sync; the message names it.
+    let missing = format!("{},octo-org/gadgetz", sandbox_apis::GITHUB_REPOSITORIES[0]);
+    let report = run(secrets(&sandbox, json!({"repositories": missing}))).await;
+    assert!(!report.ok, "a missing repository passed the setup test");
+    assert!(
+        report.message.contains("octo-org/gadgetz"),
+        "{}",
+        report.message
+    );
+    assert!(!report.message.contains(TOKEN), "{}", report.message);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
 async fn bad_secrets_are_named() {
     let sandbox = stand_in(5, &[]).await;
     for (extra, named) in [

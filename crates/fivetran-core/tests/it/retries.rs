@@ -286,6 +286,42 @@ async fn auth_failures_name_the_request_but_never_the_secret() {
 }
 
 #[tokio::test]
+async fn the_setup_test_sends_each_declared_request_and_stops_at_the_first_failure() {
+    let server = Server::start(|hit: &crate::harness::Hit| {
+        if hit.path.contains("missing") {
+            Reply::status(404, r#"{"message":"Not Found"}"#)
+        } else {
+            Reply::json(json!({"data": []}))
+        }
+    })
+    .await;
+    let url = server.url.clone();
+    let engine = engine(move |s: &Secrets| {
+        let mut config = Config::new(&url, Auth::None)?;
+        for name in s.list("accounts")?.unwrap_or_default() {
+            config = config.setup_test(Endpoint::get(&format!("/v1/{name}/check")));
+        }
+        Ok(config.stream(Stream::new("items", &["id"], Endpoint::get("/items")).records("/data")))
+    });
+    let invocation = fivetran_core::lambda::Invocation::with_timeout("t", Duration::from_secs(30));
+    let setup = |accounts: &str| json!({"secrets": {"accounts": accounts}, "setup_test": true});
+    fivetran_core::lambda::handle(&engine, setup("a,b,c"), &invocation)
+        .await
+        .unwrap();
+    let paths: Vec<String> = server.hits().iter().map(|h| h.path.clone()).collect();
+    assert_eq!(paths, ["/v1/a/check", "/v1/b/check", "/v1/c/check"]);
+    let error = fivetran_core::lambda::handle(&engine, setup("a,missing,c"), &invocation)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("/v1/missing/check"), "{error}");
+    assert_eq!(
+        server.hits().len(),
+        5,
+        "the request after the failing one is not sent"
+    );
+}
+
+#[tokio::test]
 async fn other_client_errors_fail_at_once() {
     let server = Server::start(|_| Reply::status(404, r#"{"message":"Not Found"}"#)).await;
     let url = server.url.clone();
