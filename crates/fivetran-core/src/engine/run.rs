@@ -210,7 +210,10 @@ impl<'a> Run<'a> {
             let (fetched, proof) = match self.take(&mut ahead, stream, &window, &position).await {
                 Some(a) => (a.fetched, a.proof),
                 None => {
-                    ahead.clear();
+                    // What is ahead stays when it all comes after this position (a first page read again).
+                    if !ahead.starts_after(&position) {
+                        ahead.clear();
+                    }
                     if !self.time.may_start() {
                         return Ok(Some(self.unopen(stream, fresh, &window, Stop::Time)));
                     }
@@ -296,6 +299,20 @@ impl<'a> Run<'a> {
     /// next call (proven by the overlap when records of it were written; else by a probe); the rest of the sweep
     /// keeps the proofs its probes gave.
     fn leave(&mut self, stream: &Stream, window: &Window, page: Fetched, mut ahead: Ahead) {
+        let numbered = matches!(
+            &stream.pagination.style,
+            Style::PageNumber { .. } | Style::Offset { .. }
+        );
+        if numbered && window.position == Position::Start {
+            // A first page is read again by the next call (which so always sends a request of its own); the
+            // pages requested after it, when the previous stream sent them already, go on.
+            let head = ahead.take_head();
+            let pages = ahead.into_carried();
+            if !pages.is_empty() || head.is_some() {
+                self.carry_out = Some(Carry::new(self.shared.clone(), stream, window, pages, head));
+            }
+            return;
+        }
         let kept = matches!(
             (&stream.pagination.style, &window.position),
             (Style::PageNumber { .. }, Position::Page(_))

@@ -1,6 +1,7 @@
 //! Every pagination style and stop rule against a local server.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use fivetran_core::auth::Auth;
 use fivetran_core::connector::{Config, Endpoint, Stream};
@@ -176,6 +177,54 @@ async fn the_next_stream_s_first_page_is_requested_while_the_last_pages_are_in_f
     );
     assert_eq!(paths.len(), 6, "every page once: {paths:?}");
     assert_eq!(server.max_in_flight(), 3);
+}
+
+#[tokio::test]
+async fn the_next_stream_s_pages_take_the_slots_the_last_round_leaves_free() {
+    // `a` has 6 pages, its last one slow (600 ms); `b` has 9. At 4 in flight, `b`'s first page goes out within a
+    // round of `a`'s last one and tells `b`'s page count, so `b`'s next pages are requested (and answered) while
+    // `a`'s last page is still on its way — not after it.
+    let arrivals: Arc<Mutex<Vec<(String, u64, Instant)>>> = Arc::default();
+    let seen = arrivals.clone();
+    let serve_a = paged_after(30, json!(true), Duration::from_millis(20));
+    let serve_b = paged_after(45, json!(true), Duration::from_millis(20));
+    let server = Server::start(move |hit: &crate::harness::Hit| {
+        let page = hit.num("page").unwrap_or(1);
+        seen.lock()
+            .unwrap()
+            .push((hit.path.clone(), page, Instant::now()));
+        if hit.path == "/a" {
+            let reply = serve_a(hit);
+            if page == 6 {
+                reply.delay(Duration::from_millis(600))
+            } else {
+                reply
+            }
+        } else {
+            serve_b(hit)
+        }
+    })
+    .await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| two_streams(&url, 4, 5 << 20));
+    let responses = sync(&engine, json!({}), json!({}), 3).await;
+    assert_eq!(ids(&responses, "a"), expected(1..=30));
+    assert_eq!(ids(&responses, "b"), expected(1..=45));
+    let arrivals = arrivals.lock().unwrap().clone();
+    let at = |path: &str, page: u64| {
+        arrivals
+            .iter()
+            .find(|(p, n, _)| p == path && *n == page)
+            .map(|(_, _, t)| *t)
+            .unwrap()
+    };
+    let last_a_answered = at("/a", 6) + Duration::from_millis(600);
+    assert!(
+        at("/b", 2) + Duration::from_millis(200) < last_a_answered,
+        "b's second page waited for a's last one"
+    );
+    assert_eq!(arrivals.len(), 6 + 9, "every page once");
+    assert!(server.max_in_flight() <= 4);
 }
 
 #[tokio::test]

@@ -5,9 +5,10 @@
 //! - **A sliding window** (page numbers and offsets): up to `concurrency` requests in flight, each a task of its
 //!   own; every arrival sends the next planned one, so the source always has `concurrency` requests to answer
 //!   while pages are parsed, and pages are taken in page order. The plan reaches one window past what the byte
-//!   budget can still take: the call that fills up hands those requests to the next call (see `carry`). Once the
-//!   stream's last page is requested, a free slot sends the next stream's first page ([`Head`]), so a stream
-//!   does not start with a round trip of its own to learn its page count.
+//!   budget can still take: the call that fills up hands those requests to the next call (see `carry`). Within a
+//!   round of the stream's last page, the next stream's first page goes out ([`Head`]); when it tells that
+//!   stream's page count, the slots this stream's last round leaves free take that stream's next pages. So a
+//!   stream neither starts with a round trip of its own nor ends with idle slots.
 //! - **A descending sweep** (key-ordered page numbers, see the crate docs, "Consistency"): the pages the budget
 //!   can take are split into `concurrency` interleaved lanes; each lane reads its pages from the highest down, one
 //!   after the other. Deletions only move records to *earlier* positions, so within a lane a later read of a lower
@@ -34,7 +35,7 @@ use super::{Run, key_at, probe_page};
 use crate::connector::Stream;
 use crate::error::{Error, Result};
 use crate::http::Fetched;
-use crate::paginate::{Position, Style};
+use crate::paginate::{Next, PageFacts, Position, Seen, Style};
 use crate::records;
 use crate::state::Window;
 
@@ -52,13 +53,18 @@ pub(super) struct Ahead {
     head: Option<Head>,
 }
 
-/// The first request of the stream that runs after this one, sent while this stream's last pages are in flight so
-/// that the next stream does not start with a round trip of its own. It holds the window it was planned with,
-/// which that stream then opens (see [`Run::adopt_head`]).
+/// The first request of the stream that runs after this one (and, once it told the page count, the next pages
+/// in free slots), sent while this stream's last pages are in flight so that the next stream does not start with
+/// a round trip of its own. It holds the window it was planned with, which that stream then opens (see
+/// [`Run::adopt_head`]).
 pub(super) struct Head {
     stream: String,
     window: Window,
-    task: Task,
+    /// The next stream's look-ahead: its first request, then — once that told the page count, and only for a
+    /// sliding-window stream — its next pages in the slots this stream leaves free.
+    ahead: Box<Ahead>,
+    /// Whether the pages after the first were planned.
+    planned: bool,
 }
 
 /// A request of the sliding window: its position and, once it arrived, the page.
@@ -146,14 +152,35 @@ impl Ahead {
         self.head = head;
     }
 
+    /// Whether everything ahead comes after `position` in page order (and something is ahead).
+    pub fn starts_after(&self, position: &Position) -> bool {
+        let front = self
+            .ready
+            .front()
+            .map(|p| &p.position)
+            .or(self.requested.front().map(|r| &r.position));
+        match (front.and_then(order), position) {
+            (Some(_), Position::Start) => true,
+            (Some(front), p) => order(p).is_some_and(|p| front > p),
+            (None, _) => false,
+        }
+    }
+
     /// The next stream's head request, if one was sent.
     pub fn take_head(&mut self) -> Option<Head> {
         self.head.take()
     }
 
-    /// Requests in flight, the next stream's head included.
+    /// Requests in flight, the next stream's included.
     fn in_flight(&self) -> usize {
-        self.flight.len() + usize::from(self.head.is_some())
+        self.flight.len() + self.head.as_ref().map_or(0, |h| h.ahead.flight.len())
+    }
+
+    /// Records a request's arrival in the window.
+    fn arrived(&mut self, id: u64, fetched: Result<Fetched>) -> Option<()> {
+        let index = usize::try_from(id.checked_sub(self.first_id)?).ok()?;
+        self.requested.get_mut(index)?.arrived = Some(fetched);
+        Some(())
     }
 
     /// Keeps no more than `pages` pages ahead (arrived, in flight and planned) beyond the one just taken: what the
@@ -273,11 +300,70 @@ impl<'a> Run<'a> {
                     proof: Proof::Unchecked,
                 });
             }
-            let (id, fetched) = ahead.flight.next().await?;
-            let index = usize::try_from(id - ahead.first_id).ok()?;
-            ahead.requested.get_mut(index)?.arrived = Some(fetched);
+            // The next stream's requests arrive meanwhile too: its first page may tell its page count.
+            let head_flying = ahead
+                .head
+                .as_ref()
+                .is_some_and(|h| !h.ahead.flight.is_empty());
+            let arrival = if head_flying && let Some(head) = ahead.head.as_mut() {
+                tokio::select! {
+                    Some(a) = ahead.flight.next() => Arrival::Own(a),
+                    Some(a) = head.ahead.flight.next() => Arrival::Next(a),
+                    else => return None,
+                }
+            } else {
+                Arrival::Own(ahead.flight.next().await?)
+            };
+            match arrival {
+                Arrival::Own((id, fetched)) => ahead.arrived(id, fetched)?,
+                Arrival::Next((id, fetched)) => {
+                    if let Some(head) = ahead.head.as_mut() {
+                        head.ahead.arrived(id, fetched);
+                        self.plan_head(head);
+                    }
+                }
+            }
             self.refill(ahead, stream, window);
         }
+    }
+
+    /// Once the next stream's first page arrived with its page count, plans its next pages (a window's worth) for
+    /// the request slots this stream leaves free — sliding-window streams only (a key-ordered one reads sweeps).
+    fn plan_head(&self, head: &mut Head) {
+        if head.planned {
+            return;
+        }
+        let Some(next) = self.p.config.streams.iter().find(|s| s.key == head.stream) else {
+            return;
+        };
+        let Some(Requested {
+            position,
+            arrived: Some(Ok(first)),
+            ..
+        }) = head.ahead.requested.front()
+        else {
+            return;
+        };
+        head.planned = true;
+        if next.pagination.key_ordered.is_some() {
+            return;
+        }
+        let facts = PageFacts {
+            position,
+            body: &first.page.envelope,
+            headers: &first.headers,
+            count: first.page.len(),
+            last_key: None,
+        };
+        let Some(total) = self.total(next, &facts) else {
+            return;
+        };
+        let Ok(Next::Page(after)) = next.pagination.next(&next.key, &facts, &Seen::default())
+        else {
+            return;
+        };
+        let planned = Self::plan_positions(next, &after, total, self.concurrency() as u64);
+        head.ahead.extend(planned);
     }
 
     /// Sends planned requests until `concurrency` are in flight; once the stream's last page is requested and a
@@ -289,9 +375,22 @@ impl<'a> Run<'a> {
                 ahead.pending.clear();
                 break;
             }
+            // Within a round of the stream's last page, the next stream's first page goes out (once): it comes back
+            // while this stream's last pages are still in flight, and tells how many pages follow it, so the
+            // slots this stream's last round leaves free can take them.
+            if ahead.head.is_none()
+                && ahead.pending.len() < k
+                && self.plans_last(ahead, stream, window)
+                && let Some(head) = self.next_head(stream)
+            {
+                ahead.head = Some(head);
+                continue;
+            }
             let Some(position) = ahead.pending.pop_front() else {
-                if ahead.head.is_none() && self.requested_last(ahead, stream, window) {
-                    ahead.head = self.next_head(stream);
+                if let Some(head) = ahead.head.as_mut() {
+                    // This stream has nothing left to request: the free slots go to the next one's pages.
+                    let free = k.saturating_sub(ahead.flight.len() + head.ahead.flight.len());
+                    self.refill_head(head, free);
                 }
                 break;
             };
@@ -314,22 +413,40 @@ impl<'a> Run<'a> {
         };
         if head.stream == stream.key && head.window.since == window.since {
             *window = head.window;
-            *ahead = Ahead::from_carried(
-                vec![(window.position.clone(), Carried::Flying(head.task))],
-                None,
-            );
+            *ahead = *head.ahead;
         }
     }
 
-    /// Whether the last page of the stream (by the window's total) is already requested or fetched.
-    fn requested_last(&self, ahead: &Ahead, stream: &Stream, window: &Window) -> bool {
+    /// Sends up to `free` of the next stream's planned requests.
+    fn refill_head(&self, head: &mut Head, free: usize) {
+        let Some(next) = self.p.config.streams.iter().find(|s| s.key == head.stream) else {
+            return;
+        };
+        let ahead = &mut head.ahead;
+        for _ in 0..free {
+            let Some(position) = ahead.pending.pop_front() else {
+                break;
+            };
+            let id = ahead.first_id + ahead.requested.len() as u64;
+            let task = self.request(next, &head.window, &position);
+            ahead.flight.push(Pending { id, task });
+            ahead.requested.push_back(Requested {
+                position,
+                arrived: None,
+                carried: false,
+            });
+        }
+    }
+
+    /// Whether the last page of the stream (by the window's total) is planned, requested or fetched.
+    fn plans_last(&self, ahead: &Ahead, stream: &Stream, window: &Window) -> bool {
         let Some(total) = window.total else {
             return false;
         };
         let last = ahead
-            .requested
+            .pending
             .back()
-            .map(|r| &r.position)
+            .or(ahead.requested.back().map(|r| &r.position))
             .or(ahead.ready.back().map(|p| &p.position));
         last.is_some_and(|last| Self::plan_positions(stream, last, total, 2).len() == 1)
     }
@@ -350,10 +467,13 @@ impl<'a> Run<'a> {
             self.now,
         );
         let task = self.request(next, &window, &window.position);
+        let ahead =
+            Ahead::from_carried(vec![(window.position.clone(), Carried::Flying(task))], None);
         Some(Head {
             stream: next.key.clone(),
             window,
-            task,
+            ahead: Box::new(ahead),
+            planned: false,
         })
     }
 
@@ -512,6 +632,12 @@ impl<'a> Run<'a> {
         }
         ahead.set_ready(ready);
     }
+}
+
+/// A request that arrived while waiting for a page: one of this stream's, or of the next stream's head.
+enum Arrival {
+    Own((u64, Result<Fetched>)),
+    Next((u64, Result<Fetched>)),
 }
 
 /// Where a page-number or offset position falls in page order.
