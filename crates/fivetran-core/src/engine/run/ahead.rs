@@ -49,7 +49,7 @@ pub(super) struct Ahead {
     first_id: u64,
     flight: FuturesUnordered<Pending>,
     pending: VecDeque<Position>,
-    /// The first page of the stream that runs next, requested once this stream's last page is requested.
+    /// The next stream's first page (then more of its pages), requested within a round of this stream's last page.
     head: Option<Head>,
 }
 
@@ -174,6 +174,17 @@ impl Ahead {
     /// Requests in flight, the next stream's included.
     fn in_flight(&self) -> usize {
         self.flight.len() + self.head.as_ref().map_or(0, |h| h.ahead.flight.len())
+    }
+
+    /// Adds a request just sent, in page order after those before it.
+    fn push_request(&mut self, position: Position, task: Task) {
+        let id = self.first_id + self.requested.len() as u64;
+        self.flight.push(Pending { id, task });
+        self.requested.push_back(Requested {
+            position,
+            arrived: None,
+            carried: false,
+        });
     }
 
     /// Records a request's arrival in the window.
@@ -366,8 +377,9 @@ impl<'a> Run<'a> {
         head.ahead.extend(planned);
     }
 
-    /// Sends planned requests until `concurrency` are in flight; once the stream's last page is requested and a
-    /// request slot is free, the next stream's first page ([`Head`]).
+    /// Sends planned requests until `concurrency` are in flight: within a round of the stream's last page, the next
+    /// stream's first page ([`Head`]) first; once nothing of this stream is left to request, the next stream's
+    /// planned pages.
     pub(super) fn refill(&self, ahead: &mut Ahead, stream: &Stream, window: &Window) {
         let k = self.concurrency();
         while ahead.in_flight() < k {
@@ -394,14 +406,8 @@ impl<'a> Run<'a> {
                 }
                 break;
             };
-            let id = ahead.first_id + ahead.requested.len() as u64;
             let task = self.request(stream, window, &position);
-            ahead.flight.push(Pending { id, task });
-            ahead.requested.push_back(Requested {
-                position,
-                arrived: None,
-                carried: false,
-            });
+            ahead.push_request(position, task);
         }
     }
 
@@ -427,14 +433,8 @@ impl<'a> Run<'a> {
             let Some(position) = ahead.pending.pop_front() else {
                 break;
             };
-            let id = ahead.first_id + ahead.requested.len() as u64;
             let task = self.request(next, &head.window, &position);
-            ahead.flight.push(Pending { id, task });
-            ahead.requested.push_back(Requested {
-                position,
-                arrived: None,
-                carried: false,
-            });
+            ahead.push_request(position, task);
         }
     }
 
