@@ -224,11 +224,22 @@ impl GroundTruth {
     /// Panics with a readable list (at most 25 entries) when the warehouse differs from the ground truth.
     #[track_caller]
     pub fn assert_matches(&self, actual: &BTreeMap<String, Vec<Row>>, options: &DiffOptions) {
+        self.assert_matches_in("the warehouse", actual, options);
+    }
+
+    /// [`assert_matches`](Self::assert_matches), the message starting with `context` (which sync, which connector).
+    #[track_caller]
+    pub fn assert_matches_in(
+        &self,
+        context: &str,
+        actual: &BTreeMap<String, Vec<Row>>,
+        options: &DiffOptions,
+    ) {
         let diffs = self.diff_with(actual, options);
         if !diffs.is_empty() {
             let shown: Vec<String> = diffs.iter().take(25).map(|d| format!("  - {d}")).collect();
             panic!(
-                "warehouse differs from the ground truth in {} ways:\n{}",
+                "{context}: the warehouse differs from the ground truth in {} ways:\n{}",
                 diffs.len(),
                 shown.join("\n")
             );

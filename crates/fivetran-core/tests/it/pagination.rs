@@ -20,6 +20,17 @@ fn paged(n: u64, totals: Value) -> impl Fn(&crate::harness::Hit) -> Reply {
     paged_after(n, totals, Duration::from_millis(150))
 }
 
+/// The stream [`paged`] serves at `/{name}`: 5 records a page, the page count in the body.
+fn paged_stream(name: &str) -> Stream {
+    Stream::new(name, &["id"], Endpoint::get(&format!("/{name}")))
+        .records("/data")
+        .paginate(
+            Pagination::page_number("page")
+                .size("page_size", 5)
+                .total_pages(Total::Body("/meta/total_pages".into())),
+        )
+}
+
 /// [`paged`], each answer after `delay`.
 fn paged_after(n: u64, totals: Value, delay: Duration) -> impl Fn(&crate::harness::Hit) -> Reply {
     move |hit| {
@@ -48,15 +59,9 @@ async fn page_numbers_with_totals_fetch_ahead_concurrently_and_keep_order() {
     let server = Server::start(paged(23, json!(true))).await;
     let url = server.url.clone();
     let engine = engine(move |_: &Secrets| {
-        Ok(Config::new(&url, Auth::None)?.concurrency(4).stream(
-            Stream::new("items", &["id"], Endpoint::get("/items"))
-                .records("/data")
-                .paginate(
-                    Pagination::page_number("page")
-                        .size("page_size", 5)
-                        .total_pages(Total::Body("/meta/total_pages".into())),
-                ),
-        ))
+        Ok(Config::new(&url, Auth::None)?
+            .concurrency(4)
+            .stream(paged_stream("items")))
     });
     let responses = sync(&engine, json!({}), json!({}), 3).await;
     assert_eq!(responses.len(), 1);
@@ -79,15 +84,7 @@ async fn the_concurrency_secret_sets_the_window_and_each_call_hands_its_pages_on
                 bytes: 4_096,
                 time_margin: Duration::from_secs(1),
             })
-            .stream(
-                Stream::new("items", &["id"], Endpoint::get("/items"))
-                    .records("/data")
-                    .paginate(
-                        Pagination::page_number("page")
-                            .size("page_size", 5)
-                            .total_pages(Total::Body("/meta/total_pages".into())),
-                    ),
-            ))
+            .stream(paged_stream("items")))
     });
     let responses = sync(&engine, json!({}), json!({"concurrency": "3"}), 20).await;
     assert!(responses.len() > 2, "{} calls", responses.len());
@@ -133,23 +130,14 @@ async fn the_concurrency_secret_sets_the_window_and_each_call_hands_its_pages_on
 /// Two page-number streams, `a` and `b`, each serving `paged(n)` at its own path, `k` requests at once and the byte
 /// budget given.
 fn two_streams(url: &str, k: usize, bytes: usize) -> fivetran_core::Result<Config> {
-    let stream = |name: &str| {
-        Stream::new(name, &["id"], Endpoint::get(&format!("/{name}")))
-            .records("/data")
-            .paginate(
-                Pagination::page_number("page")
-                    .size("page_size", 5)
-                    .total_pages(Total::Body("/meta/total_pages".into())),
-            )
-    };
     Ok(Config::new(url, Auth::None)?
         .concurrency(k)
         .budget(fivetran_core::budget::BudgetSettings {
             bytes,
             time_margin: Duration::from_secs(1),
         })
-        .stream(stream("a"))
-        .stream(stream("b")))
+        .stream(paged_stream("a"))
+        .stream(paged_stream("b")))
 }
 
 #[tokio::test]
@@ -318,17 +306,8 @@ async fn null_totals_are_unknown_and_an_empty_page_stops() {
     // 10 items, size 5: pages 1 and 2 are full, page 3 is empty.
     let server = Server::start(paged(10, Value::Null)).await;
     let url = server.url.clone();
-    let engine = engine(move |_: &Secrets| {
-        Ok(Config::new(&url, Auth::None)?.stream(
-            Stream::new("items", &["id"], Endpoint::get("/items"))
-                .records("/data")
-                .paginate(
-                    Pagination::page_number("page")
-                        .size("page_size", 5)
-                        .total_pages(Total::Body("/meta/total_pages".into())),
-                ),
-        ))
-    });
+    let engine =
+        engine(move |_: &Secrets| Ok(Config::new(&url, Auth::None)?.stream(paged_stream("items"))));
     let responses = sync(&engine, json!({}), json!({}), 3).await;
     assert_eq!(ids(&responses, "items"), expected(1..=10));
     let pages: Vec<u64> = server.hits().iter().filter_map(|h| h.num("page")).collect();

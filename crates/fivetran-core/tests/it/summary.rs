@@ -1,4 +1,5 @@
-//! Fetch-ahead under the byte budget, keyset and token resumption, and the per-invocation summary line.
+//! Fetch-ahead under the byte budget, keyset and token resumption, the per-invocation summary line, and the
+//! request and sync ids on every log line.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -7,8 +8,10 @@ use fivetran_core::Secrets;
 use fivetran_core::auth::Auth;
 use fivetran_core::budget::BudgetSettings;
 use fivetran_core::connector::{Config, Endpoint, Stream};
-use fivetran_core::lambda::{LogBuffer, LogFormat, subscriber};
+use fivetran_core::lambda::{Function, Invocation, LogBuffer, LogFormat, handle, subscriber};
 use fivetran_core::paginate::{Pagination, Total};
+use fivetran_core::protocol::{Request, Response};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tracing_subscriber::EnvFilter;
 
@@ -200,4 +203,72 @@ async fn summary_line_in_a_process_of_its_own() {
     assert!(line["bytes"].as_u64().unwrap() <= 6_000);
     assert_eq!(line["has_more"], true);
     assert_eq!(line["span"]["sync_id"], "test");
+}
+
+/// A function that logs and returns the state it was given (`lambda::handle`'s context, without an engine).
+struct Echo;
+
+impl Function for Echo {
+    async fn setup_test(&self, request: &Request, _: &Invocation) -> fivetran_core::Result<()> {
+        tracing::info!("checking credentials");
+        request.secrets.required("apiKey").map(|_| ())
+    }
+
+    async fn sync(&self, request: Request, _: &Invocation) -> fivetran_core::Result<Box<RawValue>> {
+        tracing::info!(rows = 0, "synced");
+        Response::new(request.state, false).to_body()
+    }
+}
+
+async fn echo(payload: Value) -> fivetran_core::Result<Box<RawValue>> {
+    handle(
+        &Echo,
+        payload,
+        &Invocation::with_timeout("req-42", Duration::from_secs(60)),
+    )
+    .await
+}
+
+#[test]
+fn every_log_line_carries_request_id_and_sync_id() {
+    // As for the summary line: the check runs in a process of its own.
+    crate::harness::in_own_process("summary::log_lines_in_a_process_of_their_own");
+}
+
+#[tokio::test]
+#[ignore = "run in a process of its own by every_log_line_carries_request_id_and_sync_id"]
+async fn log_lines_in_a_process_of_their_own() {
+    echo(json!({"state": {}, "secrets": {}})).await.unwrap();
+    echo(json!({"state": 5})).await.unwrap_err();
+    for format in [LogFormat::Json, LogFormat::Text] {
+        let buffer = LogBuffer::default();
+        let _guard = tracing::subscriber::set_default(subscriber(
+            format,
+            EnvFilter::new("info"),
+            buffer.clone(),
+        ));
+        // Callsites registered before this thread's subscriber existed: recompute their cached interest.
+        tracing::callsite::rebuild_interest_cache();
+        echo(json!({"state": {}, "secrets": {"apiKey": "s3cr3t-value"}, "sync_id": "sync-7"}))
+            .await
+            .unwrap();
+        echo(json!({"state": 5, "sync_id": "sync-8"}))
+            .await
+            .unwrap_err();
+        let logs = buffer.contents();
+        let lines: Vec<&str> = logs.lines().collect();
+        assert!(lines.len() >= 2, "{logs}");
+        for line in &lines {
+            assert!(line.contains("req-42"), "no request id in {line}");
+            assert!(
+                line.contains("sync-7") || line.contains("sync-8"),
+                "no sync id in {line}"
+            );
+            assert!(!line.contains("s3cr3t-value"));
+            if format == LogFormat::Json {
+                let parsed: Value = serde_json::from_str(line).unwrap();
+                assert_eq!(parsed["span"]["request_id"], "req-42");
+            }
+        }
+    }
 }

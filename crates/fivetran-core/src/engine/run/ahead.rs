@@ -201,14 +201,17 @@ impl Ahead {
         self.pending.truncate(planned);
     }
 
-    /// Plans the `positions` (in page order) that come after everything already ahead, for the sliding window.
-    pub fn extend(&mut self, positions: Vec<Position>) {
-        let last = self
-            .pending
+    /// The last position ahead: planned, requested or fetched.
+    fn last_position(&self) -> Option<&Position> {
+        self.pending
             .back()
             .or(self.requested.back().map(|r| &r.position))
             .or(self.ready.back().map(|p| &p.position))
-            .and_then(order);
+    }
+
+    /// Plans the `positions` (in page order) that come after everything already ahead, for the sliding window.
+    pub fn extend(&mut self, positions: Vec<Position>) {
+        let last = self.last_position().and_then(order);
         self.pending.extend(
             positions
                 .into_iter()
@@ -344,7 +347,7 @@ impl<'a> Run<'a> {
         if head.planned {
             return;
         }
-        let Some(next) = self.p.config.streams.iter().find(|s| s.key == head.stream) else {
+        let Some(next) = self.head_stream(head) else {
             return;
         };
         let Some(Requested {
@@ -423,9 +426,14 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// The stream a head was sent for.
+    fn head_stream(&self, head: &Head) -> Option<&'a Stream> {
+        self.p.config.streams.iter().find(|s| s.key == head.stream)
+    }
+
     /// Sends up to `free` of the next stream's planned requests.
     fn refill_head(&self, head: &mut Head, free: usize) {
-        let Some(next) = self.p.config.streams.iter().find(|s| s.key == head.stream) else {
+        let Some(next) = self.head_stream(head) else {
             return;
         };
         let ahead = &mut head.ahead;
@@ -443,12 +451,9 @@ impl<'a> Run<'a> {
         let Some(total) = window.total else {
             return false;
         };
-        let last = ahead
-            .pending
-            .back()
-            .or(ahead.requested.back().map(|r| &r.position))
-            .or(ahead.ready.back().map(|p| &p.position));
-        last.is_some_and(|last| Self::plan_positions(stream, last, total, 2).len() == 1)
+        ahead
+            .last_position()
+            .is_some_and(|last| Self::plan_positions(stream, last, total, 2).len() == 1)
     }
 
     /// Sends the first request of the stream that runs after `stream` in this sync, when that one starts afresh.
