@@ -180,15 +180,11 @@ fn sync(
             let body = host.invoke(&mut child, request, limit)?;
             tally.in_calls += sent.elapsed();
             // Only what the next call needs is read here (like Fivetran, which calls again at once); the rows
-            // are counted after the sync, so the harness adds little time between calls.
-            let head: HashMap<&str, &RawValue> =
-                serde_json::from_slice(&body).context("the response is not a JSON object")?;
-            state = match head.get("state") {
-                Some(raw) => serde_json::from_str(raw.get())?,
-                None => json!({}),
-            };
-            let more = head.get("hasMore").is_some_and(|raw| raw.get() == "true");
-            bodies.push(body);
+            // are counted, and what was read checked, after the sync, so the harness adds little time between
+            // calls.
+            let (next, more) = state_and_more(&body)?;
+            state = next;
+            bodies.push((body, state.clone(), more));
             if !more {
                 break;
             }
@@ -197,9 +193,19 @@ fn sync(
             }
         }
         let wall = start.elapsed();
-        for body in &bodies {
+        for (call, (body, state, more)) in bodies.iter().enumerate() {
             let response: Value =
                 serde_json::from_slice(body).context("the response is not JSON")?;
+            let read = (
+                response.get("state").cloned().unwrap_or_else(|| json!({})),
+                response.get("hasMore") == Some(&Value::Bool(true)),
+            );
+            if read != (state.clone(), *more) {
+                bail!(
+                    "call {}: state and hasMore read between calls differ from the whole response's",
+                    call + 1
+                );
+            }
             tally.add(&response, body.len());
         }
         host.wait_polled(&mut child, limit)?;
@@ -216,6 +222,53 @@ fn sync(
             out_dir.join(log_name).display()
         )
     })
+}
+
+/// A response's `state` and `hasMore`. A body laid out as `fivetran-core` writes it (`state` just before a last
+/// `hasMore`) is read at its end only — a 5 MB body's full parse takes ~7 ms, which would count as the function's
+/// wall time; any other body is parsed whole. The sync checks the result against the whole parse afterwards.
+fn state_and_more(body: &[u8]) -> Result<(Value, bool)> {
+    if let Some(read) = state_and_more_at_end(body) {
+        return Ok(read);
+    }
+    let head: HashMap<&str, &RawValue> =
+        serde_json::from_slice(body).context("the response is not a JSON object")?;
+    let state = match head.get("state") {
+        Some(raw) => serde_json::from_str(raw.get())?,
+        None => json!({}),
+    };
+    Ok((
+        state,
+        head.get("hasMore").is_some_and(|raw| raw.get() == "true"),
+    ))
+}
+
+/// `state` and `hasMore` when the body ends with `"state":{…},"hasMore":…}`: the state object is the last one
+/// that starts after a `"state":` key and reaches exactly the `hasMore` member.
+fn state_and_more_at_end(body: &[u8]) -> Option<(Value, bool)> {
+    let (more, suffix): (bool, &[u8]) = if body.ends_with(b",\"hasMore\":true}") {
+        (true, b",\"hasMore\":true}")
+    } else if body.ends_with(b",\"hasMore\":false}") {
+        (false, b",\"hasMore\":false}")
+    } else {
+        return None;
+    };
+    let key = b"\"state\":";
+    let mut end = body.len() - suffix.len();
+    // A few tries: the state itself may hold a key named "state".
+    for _ in 0..4 {
+        let at = body[..end].windows(key.len()).rposition(|w| w == key)?;
+        let from = at + key.len();
+        let mut values = serde_json::Deserializer::from_slice(&body[from..]).into_iter::<Value>();
+        if let Some(Ok(state @ Value::Object(_))) = values.next()
+            && from + values.byte_offset() == body.len() - suffix.len()
+            && matches!(body[..at].last(), Some(b',' | b'{'))
+        {
+            return Some((state, more));
+        }
+        end = at;
+    }
+    None
 }
 
 /// Counts over the responses of one sync.
@@ -572,4 +625,52 @@ fn render(results: &Value) -> String {
 
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_and_more_are_read_at_the_end_of_a_direct_body() {
+        let body = br#"{"insert":{"t":[{"state":{"x":1},"hasMore":true}]},"schema":{"t":{"primary_key":["id"]}},"state":{"streams":{"t":{"state":{"y":2}}},"version":1},"hasMore":true}"#;
+        let read = state_and_more_at_end(body).expect("read at the end");
+        assert_eq!(
+            read,
+            (
+                json!({"streams": {"t": {"state": {"y": 2}}}, "version": 1}),
+                true
+            )
+        );
+        assert_eq!(state_and_more(body).unwrap(), read);
+    }
+
+    #[test]
+    fn other_layouts_are_parsed_whole_with_the_same_result() {
+        for (body, expected) in [
+            (
+                &br#"{"state":{"a":1},"insert":{},"hasMore":false}"#[..],
+                (json!({"a": 1}), false),
+            ),
+            (
+                &br#"{"hasMore":true,"state":{"a":[1]}}"#[..],
+                (json!({"a": [1]}), true),
+            ),
+            (&br#"{"insert":{},"hasMore":false}"#[..], (json!({}), false)),
+            // "state" as a string value, not a key: the end is no state object.
+            (
+                &br#"{"state":{"b":2},"note":"state","hasMore":true}"#[..],
+                (json!({"b": 2}), true),
+            ),
+        ] {
+            assert_eq!(
+                state_and_more(body).unwrap(),
+                expected,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert!(state_and_more_at_end(br#"{"insert":{},"hasMore":false}"#).is_none());
+        assert!(state_and_more(b"[1]").is_err());
+    }
 }
