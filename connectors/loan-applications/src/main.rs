@@ -27,10 +27,12 @@ fn configure(secrets: &Secrets) -> Result<Config> {
         Pagination::page_number("page")
             .size("page_size", page_size)
             .total_pages(Total::Body("/pagination/total_pages".into()))
+            .total_items(Total::Body("/pagination/total_items".into()))
     };
     // Ordered by id; a deletion during paging shifts later applications one position earlier, so pages must prove
-    // they continue the previous one (`key_ordered`, see fivetran-core's consistency notes). Pages still go out
-    // concurrently, as descending sweeps whose boundaries a few probes prove.
+    // they continue the previous one (`key_ordered`, see fivetran-core's consistency notes). Each page after the
+    // first is read as a larger page that overlaps the one before it (the API takes up to 500 per page), so the
+    // overlap proves the boundary and pages go out concurrently without probes.
     let applications = Stream::new(
         "loan_applications",
         &["id"],
@@ -38,7 +40,7 @@ fn configure(secrets: &Secrets) -> Result<Config> {
     )
     .soft_deletes()
     .records("/data")
-    .paginate(pages().key_ordered("id"))
+    .paginate(pages().key_ordered("id").max_size(MAX_PAGE_SIZE))
     .incremental(Incremental::query("updated_since").lookback(LOOKBACK))
     .child(Child::new(
         "applicants",

@@ -103,6 +103,8 @@ pub(crate) fn plan(
             pairs.append_pair(param, since);
         }
         let pagination = &stream.pagination;
+        // A key-ordered page after the first is read as its overlapping block, when the stream declares them.
+        let size_override = size_override.or_else(|| pagination.block(position));
         let size = size_override.map(|(_, s)| s).or(pagination.page_size());
         if let (Some((param, _)), Some(size)) = (&pagination.size, size) {
             pairs.append_pair(param, &size.to_string());

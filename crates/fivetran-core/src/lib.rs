@@ -61,7 +61,13 @@
 //!   at the previous page's last position), sent *after* the page arrived, still finds that last key there.
 //!   Deletions only move records earlier and new keys append at the end, so a key found at the same position after
 //!   the page was read had not moved when it was read: the page starts right after it, and no record crossed the
-//!   boundary. When the totals are known, the pages the byte budget can take are read as a *descending sweep* in
+//!   boundary. With [`Pagination::max_size`](paginate::Pagination::max_size) (the loan API takes up to 500 per
+//!   page) each page after the first is requested as an *overlapping block*: the smallest `page`/`page_size` pair, of
+//!   a size from the page size plus a few up to that maximum, that holds the whole page and the few records before
+//!   it. Its first key is then at or before the last key read, which proves the boundary whatever order the blocks
+//!   were read in, so blocks go out as a sliding window with one request per page and no probes (a shift larger
+//!   than the overlap is probed as below); the stream after it (the deletion feed) is requested only once its last
+//!   block arrived. Without it, when the totals are known, the pages the byte budget can take are read as a *descending sweep* in
 //!   `concurrency` lanes ([`Config::concurrency`](connector::Config::concurrency), default 4): each lane reads its
 //!   pages from the highest down, one after the other, so a record a deletion moves down past a page boundary is found
 //!   by the lane's later read of the lower page. Once every page arrived, one probe per lane (the last key of the

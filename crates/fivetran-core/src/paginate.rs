@@ -69,6 +69,7 @@ pub struct Pagination {
     pub(crate) has_more: Option<String>,
     pub(crate) max_pages: u64,
     pub(crate) key_ordered: Option<String>,
+    pub(crate) max_size: Option<u64>,
 }
 
 impl Pagination {
@@ -81,6 +82,7 @@ impl Pagination {
             has_more: None,
             max_pages: DEFAULT_MAX_PAGES,
             key_ordered: None,
+            max_size: None,
         }
     }
 
@@ -196,6 +198,50 @@ impl Pagination {
         self
     }
 
+    /// For [`key_ordered`](Self::key_ordered) page numbers: the largest page size the source accepts. When it is at
+    /// least twice the page size, each page after the first is requested as an *overlapping block* — a larger page
+    /// (another `page`/`page_size` pair) that holds the whole page and a few records before it — so that its first key
+    /// at or before the last key read proves the boundary, and pages go out as a sliding window with no probes (see
+    /// the crate docs, "Consistency"). Needs [`total_items`](Self::total_items): a block's own `total_pages` counts
+    /// pages of its size.
+    pub fn max_size(mut self, size: u64) -> Self {
+        self.max_size = Some(size);
+        self
+    }
+
+    /// Whether pages after the first are requested as overlapping blocks ([`Pagination::max_size`]).
+    pub(crate) fn blocks(&self) -> bool {
+        match (&self.key_ordered, self.page_size(), self.max_size) {
+            (Some(_), Some(size), Some(max)) => max >= size.saturating_mul(2),
+            _ => false,
+        }
+    }
+
+    /// The block requested for page-number `position` — `(page, page_size)`: the smallest page of a size from the
+    /// page size plus the overlap up to the largest accepted size that holds the whole page and the `overlap` records
+    /// before it — or `None` (the first page, no blocks declared, or no block fits).
+    pub(crate) fn block(&self, position: &Position) -> Option<(u64, u64)> {
+        if !self.blocks() {
+            return None;
+        }
+        let (Style::PageNumber { first, .. }, Some(size), Some(max)) =
+            (&self.style, self.page_size(), self.max_size)
+        else {
+            return None;
+        };
+        let Position::Page(n) = position else {
+            return None;
+        };
+        let index = n.checked_sub(*first).filter(|i| *i > 0)?;
+        let overlap = block_overlap(size);
+        let from = index.checked_mul(size)?.checked_sub(overlap)?;
+        let to = index.checked_add(1)?.checked_mul(size)?;
+        (size + overlap..=max).find_map(|m| {
+            let q = from / m;
+            (q.checked_add(1)?.checked_mul(m)? >= to).then(|| (q.saturating_add(*first), m))
+        })
+    }
+
     /// The style.
     pub fn style(&self) -> &Style {
         &self.style
@@ -218,6 +264,16 @@ impl Pagination {
                 "stream `{stream}`: key_ordered applies to page-number paging only"
             )));
         }
+        if self.max_size.is_some() && self.key_ordered.is_none() {
+            return Err(Error::Declaration(format!(
+                "stream `{stream}`: max_size applies to key_ordered paging only"
+            )));
+        }
+        if self.blocks() && self.total_items.is_none() {
+            return Err(Error::Declaration(format!(
+                "stream `{stream}`: key_ordered blocks (max_size) need total_items: a block's total_pages counts pages of its own size"
+            )));
+        }
         if self.key_ordered.is_some() && self.size.is_none() {
             return Err(Error::Declaration(format!(
                 "stream `{stream}`: key_ordered needs a page size (its probe requests one record)"
@@ -225,4 +281,10 @@ impl Pagination {
         }
         Ok(())
     }
+}
+
+/// Records each overlapping block repeats before its page: a few, so that a few deletions between two reads still
+/// leave an overlap (more would shift the page past it, and its boundary is then probed).
+fn block_overlap(size: u64) -> u64 {
+    (size / 32).max(1)
 }

@@ -57,6 +57,8 @@ pub(crate) struct Run<'a> {
     buf: Vec<u8>,
     ranges: Vec<Option<(usize, usize)>>,
     retry_hint: Option<std::time::Duration>,
+    /// Whether this call took a page it requested itself (see [`Run::await_own`]).
+    own_taken: bool,
 }
 
 /// The outcome of emitting one page.
@@ -98,6 +100,7 @@ impl<'a> Run<'a> {
             buf: Vec::new(),
             ranges: Vec::new(),
             retry_hint: None,
+            own_taken: false,
         })
     }
 
@@ -208,7 +211,10 @@ impl<'a> Run<'a> {
             pagination.check_pages(&stream.key, window.pages + 1)?;
             let position = window.position.clone();
             let (fetched, proof) = match self.take(&mut ahead, stream, &window, &position).await {
-                Some(a) => (a.fetched, a.proof),
+                Some(a) => {
+                    self.own_taken |= a.own;
+                    (a.fetched, a.proof)
+                }
                 None => {
                     // What is ahead stays when it all comes after this position (a first page read again).
                     if !ahead.starts_after(&position) {
@@ -217,6 +223,7 @@ impl<'a> Run<'a> {
                     if !self.time.may_start() {
                         return Ok(Some(self.unopen(stream, fresh, &window, Stop::Time)));
                     }
+                    self.own_taken = true;
                     (
                         self.fetch(stream, &window, &position, None).await,
                         Proof::Unchecked,
@@ -235,6 +242,7 @@ impl<'a> Run<'a> {
                 None => {}
                 Some(Shift::Stop(stop)) => return Ok(Some(stop)),
                 Some(Shift::Reread(earlier)) => {
+                    self.own_taken = true;
                     // Emit the earlier pages again (records past the last key) before this verified page.
                     for earlier in &earlier {
                         window.pages += 1;
@@ -261,6 +269,9 @@ impl<'a> Run<'a> {
             let before = self.payload.bytes();
             if let Emitted::Full = self.emit(stream, &mut window, page)? {
                 self.save(stream, &window, &seen);
+                if !self.own_taken {
+                    self.await_own(&mut ahead).await?;
+                }
                 self.leave(stream, &window, fetched, ahead);
                 return Ok(Some(Stop::Bytes));
             }
@@ -326,6 +337,7 @@ impl<'a> Run<'a> {
                 position: window.position.clone(),
                 fetched: Ok(page),
                 proof: Proof::Unchecked,
+                own: false,
             }))
         } else {
             Carried::Arrived(Ok(page))
@@ -426,6 +438,11 @@ impl<'a> Run<'a> {
     fn total(&self, stream: &Stream, facts: &PageFacts<'_>) -> Option<u64> {
         let pagination = &stream.pagination;
         match &pagination.style {
+            // Blocks: the pages of the declared size that the items fill (a block's total_pages counts its own).
+            Style::PageNumber { .. } if pagination.blocks() => pagination
+                .total(pagination.total_items.as_ref(), facts)
+                .zip(pagination.page_size())
+                .map(|(items, size)| items.div_ceil(size)),
             Style::PageNumber { .. } => pagination.total(pagination.total_pages.as_ref(), facts),
             Style::Offset { .. } => pagination.total(pagination.total_items.as_ref(), facts),
             _ => None,
@@ -475,7 +492,7 @@ impl<'a> Run<'a> {
         let Some(total) = window.total.filter(|_| k >= 2) else {
             return;
         };
-        if stream.pagination.key_ordered.is_some() {
+        if stream.pagination.key_ordered.is_some() && !stream.pagination.blocks() {
             if !ahead.is_empty() {
                 return;
             }

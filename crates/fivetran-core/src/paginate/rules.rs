@@ -86,7 +86,9 @@ impl Pagination {
             Style::Single => Ok(Next::Done),
             Style::PageNumber { .. } => {
                 let current = self.page_number_of(page.position);
-                if let Some(total) = self.total(self.total_pages.as_ref(), page)
+                // A block's total_pages counts pages of the block's size; its total_items decides.
+                if !self.blocks()
+                    && let Some(total) = self.total(self.total_pages.as_ref(), page)
                     && current >= total
                 {
                     return Ok(Next::Done);

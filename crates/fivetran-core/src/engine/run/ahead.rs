@@ -73,6 +73,8 @@ struct Requested {
     arrived: Option<Result<Fetched>>,
     /// Sent by the previous call ([`Carry`]): a failure is no reason to stop, the page is read again.
     carried: bool,
+    /// Sent by this call (the next stream's head included).
+    own: bool,
 }
 
 /// A request running as a task of its own, so that it can outlive the call that sent it; aborted when dropped.
@@ -120,6 +122,8 @@ pub(super) struct AheadPage {
     pub position: Position,
     pub fetched: Result<Fetched>,
     pub proof: Proof,
+    /// Fetched by this call (not handed on by the previous one).
+    pub own: bool,
 }
 
 /// What proves that a key-ordered page continues the one before it.
@@ -184,6 +188,7 @@ impl Ahead {
             position,
             arrived: None,
             carried: false,
+            own: true,
         });
     }
 
@@ -258,7 +263,8 @@ impl Ahead {
         let mut id = 0;
         for (position, entry) in carried {
             let arrived = match entry {
-                Carried::Ready(page) => {
+                Carried::Ready(mut page) => {
+                    page.own = false;
                     ahead.ready.push_back(*page);
                     continue;
                 }
@@ -272,6 +278,7 @@ impl Ahead {
                 position,
                 arrived,
                 carried: true,
+                own: false,
             });
             id += 1;
         }
@@ -280,6 +287,34 @@ impl Ahead {
 }
 
 impl<'a> Run<'a> {
+    /// Waits for the first request of this stream that this call sent itself, for a call that took only pages the
+    /// previous call fetched: a source that fails from now on fails this call, not one several calls later. A
+    /// request that is rate limited or runs into the deadline is no failure of the source.
+    pub(super) async fn await_own(&self, ahead: &mut Ahead) -> Result<()> {
+        loop {
+            let Some(index) = ahead.requested.iter().position(|r| r.own) else {
+                return Ok(());
+            };
+            match &ahead.requested[index].arrived {
+                Some(Ok(_)) => return Ok(()),
+                Some(Err(e)) if e.is_rate_limited() || matches!(e, Error::Deadline { .. }) => {
+                    return Ok(());
+                }
+                Some(Err(_)) => {
+                    return match ahead.requested[index].arrived.take() {
+                        Some(Err(e)) => Err(e),
+                        _ => Ok(()),
+                    };
+                }
+                None => {}
+            }
+            let Some((id, fetched)) = ahead.flight.next().await else {
+                return Ok(());
+            };
+            ahead.arrived(id, fetched);
+        }
+    }
+
     /// The page at `position` when it is the next one fetched ahead (waiting for it if it is in flight; every
     /// request that arrives meanwhile makes room for the next planned one); `None` when the look-ahead holds
     /// something else or nothing, or when a request the previous call sent failed (the page is read again).
@@ -312,6 +347,7 @@ impl<'a> Run<'a> {
                     position: taken.position,
                     fetched,
                     proof: Proof::Unchecked,
+                    own: taken.own,
                 });
             }
             // The next stream's requests arrive meanwhile too: its first page may tell its page count.
@@ -359,7 +395,7 @@ impl<'a> Run<'a> {
             return;
         };
         head.planned = true;
-        if next.pagination.key_ordered.is_some() {
+        if next.pagination.key_ordered.is_some() && !next.pagination.blocks() {
             return;
         }
         let facts = PageFacts {
@@ -457,7 +493,12 @@ impl<'a> Run<'a> {
     }
 
     /// Sends the first request of the stream that runs after `stream` in this sync, when that one starts afresh.
+    /// None after a key-ordered stream: a stream after it (a deletion feed) is read only once its last page arrived,
+    /// so that a deletion made while it was read is reported in the same sync.
     pub(super) fn next_head(&self, stream: &Stream) -> Option<Head> {
+        if stream.pagination.key_ordered.is_some() {
+            return None;
+        }
         let streams = &self.p.config.streams;
         let at = streams.iter().position(|s| std::ptr::eq(s, stream))?;
         let next = streams[at + 1..].iter().find(|s| {
@@ -584,6 +625,7 @@ impl<'a> Run<'a> {
                     position: position.clone(),
                     fetched: fetched?,
                     proof: Proof::Unchecked,
+                    own: true,
                 })
             })
             .collect();

@@ -1,7 +1,7 @@
 //! Pages a call fetched past its byte budget, handed to the next call.
 //!
 //! Every call ends before the next one begins, so without this each call would start with an empty pipeline and
-//! end with requests cancelled in flight. When a sliding window (page numbers or offsets, not key-ordered) stops
+//! end with requests cancelled in flight. When a sliding window (page numbers, offsets, key-ordered blocks) stops
 //! because the response is full, the page it stopped in and the window's requests (arrived or still in flight, as
 //! tasks of their own) are kept in the engine. The next call takes them only when it continues exactly there: the
 //! same configuration, stream, frozen window bounds, position and records already sent — a Fivetran retry with an
@@ -9,6 +9,9 @@
 //! that failed is simply sent again. When the stream's last page was already requested, the first request of the
 //! stream that runs next (its [`Head`], with the window it was planned in) goes along, and that stream starts with
 //! it once this one is done. Nothing is written to the state, so a restarted process just reads the pages again.
+//! A call that took only pages handed on waits, before it returns, for a request it sent itself
+//! ([`Run::await_own`](super::Run::await_own)): a source that fails from now on fails that call, not one several
+//! calls later.
 
 use std::sync::Arc;
 
