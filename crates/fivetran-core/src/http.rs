@@ -128,6 +128,9 @@ pub struct Http {
     settings: HttpSettings,
     next_slot: Mutex<Option<Instant>>,
     rng: AtomicU64,
+    /// One permit per request the source may have in flight ([`HttpSettings::concurrency`]): the look-ahead, probes
+    /// and pages read again share the bound.
+    in_flight: tokio::sync::Semaphore,
 }
 
 /// Loads the system's trusted roots now (see [`Http::new`]); [`lambda::run`](crate::lambda::run) calls it on a
@@ -195,9 +198,10 @@ impl Http {
         Ok(Http {
             client,
             auth,
-            settings,
             next_slot: Mutex::new(None),
             rng: AtomicU64::new(seed | 1),
+            in_flight: tokio::sync::Semaphore::new(settings.concurrency.max(1)),
+            settings,
         })
     }
 
@@ -230,8 +234,10 @@ impl Http {
                 });
             }
             self.wait_for_slot(time).await?;
+            let permit = self.in_flight.acquire().await;
             let sent = std::time::Instant::now();
             let outcome = self.attempt(call, time).await;
+            drop(permit);
             stats.requests.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(
                 stream = call.stream,

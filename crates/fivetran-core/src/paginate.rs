@@ -209,6 +209,11 @@ impl Pagination {
         self
     }
 
+    /// Whether key-ordered pages are read as descending sweeps proven by probes (key-ordered without blocks).
+    pub(crate) fn sweeps(&self) -> bool {
+        self.key_ordered.is_some() && !self.blocks()
+    }
+
     /// Whether pages after the first are requested as overlapping blocks ([`Pagination::max_size`]).
     pub(crate) fn blocks(&self) -> bool {
         match (&self.key_ordered, self.page_size(), self.max_size) {

@@ -492,7 +492,7 @@ impl<'a> Run<'a> {
         let Some(total) = window.total.filter(|_| k >= 2) else {
             return;
         };
-        if stream.pagination.key_ordered.is_some() && !stream.pagination.blocks() {
+        if stream.pagination.sweeps() {
             if !ahead.is_empty() {
                 return;
             }

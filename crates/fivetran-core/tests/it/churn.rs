@@ -255,6 +255,22 @@ async fn run_with(
     }
 }
 
+/// A sync under churn that lost nothing: every survivor emitted, rows in page order (within one sync window each id
+/// once, ascending), every deletion reported; a small budget split it over several calls.
+fn assert_complete(outcome: Outcome, seed: u64, bytes: usize) {
+    let lost: Vec<&u64> = outcome.survivors.difference(&outcome.emitted).collect();
+    assert!(lost.is_empty(), "seed {seed}: lost {lost:?}");
+    assert!(
+        outcome.order.windows(2).all(|w| w[0] < w[1]),
+        "seed {seed}: rows out of order"
+    );
+    let deleted: BTreeSet<u64> = outcome.deleted.into_iter().collect();
+    assert_eq!(outcome.deletes, deleted, "seed {seed}");
+    if bytes < 20_000 {
+        assert!(outcome.calls > 5, "seed {seed}: {} calls", outcome.calls);
+    }
+}
+
 #[tokio::test]
 async fn plain_page_numbers_lose_records_under_deletions() {
     // The control: without the correction, the same churn loses records (so the next test means something).
@@ -302,19 +318,8 @@ async fn key_ordered_batches_are_fetched_concurrently_and_lose_nothing() {
             "seed {seed}: {}",
             outcome.max_in_flight
         );
-        let lost: Vec<&u64> = outcome.survivors.difference(&outcome.emitted).collect();
-        assert!(lost.is_empty(), "seed {seed}: lost {lost:?}");
-        // Rows come in page order: within one sync window each id is emitted once, ascending.
-        assert!(
-            outcome.order.windows(2).all(|w| w[0] < w[1]),
-            "seed {seed}: rows out of order"
-        );
-        let deleted: BTreeSet<u64> = outcome.deleted.into_iter().collect();
-        assert_eq!(outcome.deletes, deleted, "seed {seed}");
         assert!(outcome.probes > 0, "seed {seed}");
-        if bytes < 20_000 {
-            assert!(outcome.calls > 5, "seed {seed}: {} calls", outcome.calls);
-        }
+        assert_complete(outcome, seed, bytes);
     }
 }
 
@@ -383,17 +388,7 @@ async fn overlapping_blocks_lose_nothing_under_churn() {
             "seed {seed}: {} in flight",
             outcome.max_in_flight
         );
-        let lost: Vec<&u64> = outcome.survivors.difference(&outcome.emitted).collect();
-        assert!(lost.is_empty(), "seed {seed}: lost {lost:?}");
-        assert!(
-            outcome.order.windows(2).all(|w| w[0] < w[1]),
-            "seed {seed}: rows out of order"
-        );
-        let deleted: BTreeSet<u64> = outcome.deleted.into_iter().collect();
-        assert_eq!(outcome.deletes, deleted, "seed {seed}");
-        if bytes < 20_000 {
-            assert!(outcome.calls > 5, "seed {seed}: {} calls", outcome.calls);
-        }
+        assert_complete(outcome, seed, bytes);
     }
     // One call, one seed at a time, with every request deleting a record: still nothing lost.
     for seed in [7, 11, 23] {

@@ -73,7 +73,7 @@ struct Requested {
     arrived: Option<Result<Fetched>>,
     /// Sent by the previous call ([`Carry`]): a failure is no reason to stop, the page is read again.
     carried: bool,
-    /// Sent by this call (the next stream's head included).
+    /// Sent by this call for this stream (what [`Run::await_own`] waits for).
     own: bool,
 }
 
@@ -395,7 +395,7 @@ impl<'a> Run<'a> {
             return;
         };
         head.planned = true;
-        if next.pagination.key_ordered.is_some() && !next.pagination.blocks() {
+        if next.pagination.sweeps() {
             return;
         }
         let facts = PageFacts {
