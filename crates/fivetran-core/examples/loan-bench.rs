@@ -1,9 +1,10 @@
-//! A loan-API declaration for `cargo xtask bench` while `connectors/loan-applications` is not in main yet: the
-//! declaration from the [`fivetran_core::connector`] docs (applications, applicants, advisors, the deletion feed).
+//! A loan-API declaration for `cargo xtask bench --function`, to compare the engine's other paging modes with the
+//! connector's overlapping blocks (`connectors/loan-applications`): the declaration from the
+//! [`fivetran_core::connector`] docs (applications, applicants, advisors, the deletion feed).
 //!
 //! Secrets: `baseUrl`, `apiKey`, `pageSize` (default 100), `concurrency` (default 8) and `keyOrdered` (default
-//! `true`: the deletion-safe page-number paging, one request at a time plus a probe per page; `false`: plain page
-//! numbers fetched `concurrency` at a time — the engine's concurrent path, which the benchmark also measures).
+//! `true`: deletion-safe page numbers without a `max_size`, read as descending sweeps proven by probes; `false`:
+//! plain page numbers in the sliding window, not safe under deletions). The bench runs both.
 
 use std::time::Duration;
 

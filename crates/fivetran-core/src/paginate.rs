@@ -165,7 +165,10 @@ impl Pagination {
         self
     }
 
-    /// Where the total number of pages is (enables concurrent fetching of the remaining pages).
+    /// Where the total number of pages is (enables concurrent fetching of the remaining pages; and a window
+    /// expected to hold several pages — an incremental stream's first sync, or a window after one that read several
+    /// — requests its first page and the pages after it at once, up to the concurrency, before the first page
+    /// tells the total).
     pub fn total_pages(mut self, total: Total) -> Self {
         self.total_pages = Some(total);
         self
@@ -245,6 +248,27 @@ impl Pagination {
             let q = from / m;
             (q.checked_add(1)?.checked_mul(m)? >= to).then(|| (q.saturating_add(*first), m))
         })
+    }
+
+    /// Whether pages report the totals the engine fetches ahead by: `total_pages` (page numbers), `total_items`
+    /// (offsets, and page numbers read as blocks).
+    pub(crate) fn tells_total(&self) -> bool {
+        match &self.style {
+            Style::PageNumber { .. } if self.blocks() => self.total_items.is_some(),
+            Style::PageNumber { .. } => self.total_pages.is_some(),
+            Style::Offset { .. } => self.total_items.is_some(),
+            _ => false,
+        }
+    }
+
+    /// The position of the page after the first when the first is full: page number `first + 1`, or the offset of
+    /// one page size. `None` for the other styles (their next position comes from the page).
+    pub(crate) fn second(&self) -> Option<Position> {
+        match &self.style {
+            Style::PageNumber { first, .. } => Some(Position::Page(first.checked_add(1)?)),
+            Style::Offset { .. } => Some(Position::Offset(self.page_size()?)),
+            _ => None,
+        }
     }
 
     /// The style.

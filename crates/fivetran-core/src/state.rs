@@ -7,13 +7,15 @@
 //!      "cursor": "2026-03-01T09:00:00Z",
 //!      "window": {"since": "2026-03-01T08:55:00Z", "started": "2026-03-02T09:00:00Z",
 //!                 "position": {"page": 3}, "skip": 0, "pages": 2, "last_key": "la_000200"}},
-//!    "issues:octo/hello": {"cursor": "2026-03-02T09:00:00Z", "done": true}}}
+//!    "issues:octo/hello": {"cursor": "2026-03-02T09:00:00Z", "last_pages": 3, "done": true}}}
 //! ```
 //!
 //! - `cursor`: the start time of the last *completed* window; the next window's lower bound is `cursor − lookback`.
 //! - `window`: the window in progress — frozen bounds (`since`, `started`), the page to fetch next (`position`),
 //!   records of that page already returned (`skip`), pages read (`pages`, for the safety valve), hashes of the last
 //!   64 tokens (`seen`, cycle guard), and the last key read (`last_key`, deletion-shift correction).
+//! - `last_pages`: pages the last completed window read — how many pages the next window requests at once, up to
+//!   the concurrency, before its first page tells how many there are.
 //! - `done`: the stream finished in the current sync; cleared when the whole sync ends (`hasMore: false`).
 //!
 //! Nothing grows with the number of records. Version 0 — the hand-written seed handler's shape,
@@ -50,6 +52,9 @@ pub struct StreamState {
     /// The window in progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Window>,
+    /// Pages the last completed window read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_pages: Option<u64>,
     /// Finished in the current sync.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub done: bool,

@@ -198,6 +198,8 @@ impl<'a> Run<'a> {
         };
         if fresh && ahead.is_empty() {
             self.adopt_head(stream, &mut window, &mut ahead);
+            let round = self.first_round(stream, entry.cursor.is_none(), entry.last_pages);
+            self.speculate(&mut ahead, stream, &window, round);
         }
         // A window carried over from the previous call knows how many pages there are: fetch ahead at once.
         if window.total.is_some() {
@@ -283,6 +285,7 @@ impl<'a> Run<'a> {
                 Next::Done => {
                     let s = self.state.stream(&stream.key);
                     s.cursor = Some(window.started);
+                    s.last_pages = Some(window.pages);
                     s.window = None;
                     s.done = true;
                     self.head = ahead.take_head();

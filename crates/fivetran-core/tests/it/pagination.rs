@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fivetran_core::auth::Auth;
-use fivetran_core::connector::{Config, Endpoint, Stream};
+use fivetran_core::connector::{Config, Endpoint, Incremental, Stream};
 use fivetran_core::paginate::{Pagination, Total};
 use fivetran_core::{Secret, Secrets};
 use serde_json::{Value, json};
@@ -68,6 +68,69 @@ async fn page_numbers_with_totals_fetch_ahead_concurrently_and_keep_order() {
     assert_eq!(ids(&responses, "items"), expected(1..=23));
     assert_eq!(server.hits().len(), 5);
     // After the first page (which tells the total), the other four are requested together.
+    assert_eq!(server.max_in_flight(), 4);
+}
+
+#[tokio::test]
+async fn a_window_requests_its_first_round_before_it_knows_the_page_count() {
+    // An incremental stream at 4 in flight. Its historical sync (no cursor yet) sends a whole round at once; later
+    // windows as many pages as the last one read; a window after a one-page window starts with its first page alone.
+    let items = Arc::new(std::sync::atomic::AtomicU64::new(15));
+    let arrivals: Arc<Mutex<Vec<(u64, Instant)>>> = Arc::default();
+    let (n, seen) = (items.clone(), arrivals.clone());
+    let delay = Duration::from_millis(150);
+    let server = Server::start(move |hit: &crate::harness::Hit| {
+        seen.lock()
+            .unwrap()
+            .push((hit.num("page").unwrap_or(1), Instant::now()));
+        paged_after(
+            n.load(std::sync::atomic::Ordering::SeqCst),
+            json!(true),
+            delay,
+        )(hit)
+    })
+    .await;
+    let url = server.url.clone();
+    let engine = engine(move |_: &Secrets| {
+        Ok(Config::new(&url, Auth::None)?
+            .concurrency(4)
+            .stream(paged_stream("items").incremental(Incremental::query("updated_since"))))
+    });
+    // One sync from `state` over `count` records: its responses, the pages it requested (sorted) and whether they
+    // all went out before the first page was answered.
+    let run = async |state: &Value, count: u64| {
+        items.store(count, std::sync::atomic::Ordering::SeqCst);
+        arrivals.lock().unwrap().clear();
+        let responses = sync(&engine, state.clone(), json!({}), 3).await;
+        let arrived = arrivals.lock().unwrap().clone();
+        let first_answered = arrived[0].1 + delay;
+        let together = arrived.iter().all(|(_, at)| *at < first_answered);
+        let mut pages: Vec<u64> = arrived.iter().map(|(p, _)| *p).collect();
+        pages.sort_unstable();
+        (responses, pages, together)
+    };
+
+    // 3 pages: the historical sync requests 4 (one past the end, answered empty and dropped unread).
+    let (responses, pages, together) = run(&json!({}), 15).await;
+    assert_eq!(ids(&responses, "items"), expected(1..=15));
+    assert_eq!((pages, together), (vec![1, 2, 3, 4], true));
+    let state = responses[0]["state"].clone();
+    assert_eq!(state["streams"]["items"]["last_pages"], json!(3), "{state}");
+    // The next window: the 3 pages the last one read, together.
+    let (responses, pages, together) = run(&state, 15).await;
+    assert_eq!(ids(&responses, "items"), expected(1..=15));
+    assert_eq!((pages, together), (vec![1, 2, 3], true));
+    let state = responses[0]["state"].clone();
+    // Fewer records now: 3 requests again, 2 of them past the end; the window read 1 page.
+    let (responses, pages, together) = run(&state, 5).await;
+    assert_eq!(ids(&responses, "items"), expected(1..=5));
+    assert_eq!((pages, together), (vec![1, 2, 3], true));
+    let state = responses[0]["state"].clone();
+    assert_eq!(state["streams"]["items"]["last_pages"], json!(1), "{state}");
+    // After a one-page window, the first page alone; with more records, the rest once it told the page count.
+    let (responses, pages, together) = run(&state, 15).await;
+    assert_eq!(ids(&responses, "items"), expected(1..=15));
+    assert_eq!((pages, together), (vec![1, 2, 3], false));
     assert_eq!(server.max_in_flight(), 4);
 }
 

@@ -8,7 +8,9 @@
 //!   budget can still take: the call that fills up hands those requests to the next call (see `carry`). Within a
 //!   round of the stream's last page, the next stream's first page goes out ([`Head`]); when it tells that
 //!   stream's page count, the slots this stream's last round leaves free take that stream's next pages. So a
-//!   stream neither starts with a round trip of its own nor ends with idle slots.
+//!   stream neither starts with a round trip of its own nor ends with idle slots. A stream that starts without such
+//!   a head requests its first page and the pages after it at once ([`Run::speculate`]), before it knows how many
+//!   there are: a whole round on its first (historical) sync, later as many as its last window read.
 //! - **A descending sweep** (key-ordered page numbers, see the crate docs, "Consistency"): the pages the budget
 //!   can take are split into `concurrency` interleaved lanes; each lane reads its pages from the highest down, one
 //!   after the other. Deletions only move records to *earlier* positions, so within a lane a later read of a lower
@@ -450,6 +452,57 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// How many pages a stream's window requests at once before its first page tells how many there are
+    /// ([`Run::speculate`]): on an incremental stream's first sync (no cursor yet: the historical sync, which reads
+    /// everything since `startDate`) a whole round (`concurrency`); later, as many as the last completed window
+    /// read, up to a round (a window of one page starts with its first page alone, as without this).
+    pub(super) fn first_round(
+        &self,
+        stream: &Stream,
+        first_sync: bool,
+        last_pages: Option<u64>,
+    ) -> usize {
+        let k = self.concurrency();
+        if first_sync && stream.incremental.is_some() {
+            return k;
+        }
+        last_pages.map_or(1, |pages| usize::try_from(pages).unwrap_or(k).min(k))
+    }
+
+    /// Requests a stream's first page together with the `round - 1` pages after it, before the first page tells
+    /// how many there are, for a sliding-window stream whose pages report their totals: it is read as a sliding
+    /// window from the start instead of after a round trip for its first page alone. Requests past the stream's
+    /// end (the window is shorter than `round` pages) are answered empty and dropped unread.
+    pub(super) fn speculate(
+        &self,
+        ahead: &mut Ahead,
+        stream: &Stream,
+        window: &Window,
+        round: usize,
+    ) {
+        let pagination = &stream.pagination;
+        if round < 2
+            || !ahead.is_empty()
+            || window.position != Position::Start
+            || pagination.sweeps()
+            || !pagination.tells_total()
+        {
+            return;
+        }
+        let Some(second) = pagination.second() else {
+            return;
+        };
+        let mut positions = vec![Position::Start];
+        positions.extend(Self::plan_positions(
+            stream,
+            &second,
+            u64::MAX,
+            round as u64 - 1,
+        ));
+        ahead.extend(positions);
+        self.refill(ahead, stream, window);
+    }
+
     /// Starts `stream` afresh with the head request the previous stream sent for it, when there is one for this
     /// stream's window: the window it was planned with becomes the stream's, its request the first page ahead.
     pub(super) fn adopt_head(&mut self, stream: &Stream, window: &mut Window, ahead: &mut Ahead) {
@@ -487,9 +540,10 @@ impl<'a> Run<'a> {
         let Some(total) = window.total else {
             return false;
         };
+        // At or past the last page: a first round requested before the total was known may reach past it.
         ahead
             .last_position()
-            .is_some_and(|last| Self::plan_positions(stream, last, total, 2).len() == 1)
+            .is_some_and(|last| Self::plan_positions(stream, last, total, 2).len() <= 1)
     }
 
     /// Sends the first request of the stream that runs after `stream` in this sync, when that one starts afresh.
