@@ -97,6 +97,11 @@ or `aws lambda update-function-code --function-name <connector> --s3-bucket "$BU
 release workflow (`.github/workflows/release.yml`) can do the latter for you through GitHub's OIDC: set the
 repository variable `AWS_DEPLOY_ROLE_ARN` (and `AWS_REGION`, `LAMBDA_ARCH`) and a `production` environment.
 
+Rolling back: a newer build may add fields to the state it returns to Fivetran, and an older build refuses a state
+with fields it does not know (`InvalidState`, naming the field) rather than dropping them and losing its place.
+To go back to an older version after a newer one has synced, re-sync the connection from scratch in Fivetran (which
+clears the state), or deploy forward with a fix instead.
+
 ## Least privilege
 
 **For Fivetran** the template grants only `sts:AssumeRole` with your External ID, `lambda:InvokeFunction` on the
