@@ -250,14 +250,14 @@ impl Pagination {
         })
     }
 
-    /// Whether pages report the totals the engine fetches ahead by: `total_pages` (page numbers), `total_items`
-    /// (offsets, and page numbers read as blocks).
-    pub(crate) fn tells_total(&self) -> bool {
+    /// Where pages report the total the engine fetches ahead by: `total_pages` (page numbers), `total_items`
+    /// (offsets, and page numbers read as blocks, whose own `total_pages` counts pages of the block's size).
+    pub(crate) fn look_ahead_total(&self) -> Option<&Total> {
         match &self.style {
-            Style::PageNumber { .. } if self.blocks() => self.total_items.is_some(),
-            Style::PageNumber { .. } => self.total_pages.is_some(),
-            Style::Offset { .. } => self.total_items.is_some(),
-            _ => false,
+            Style::PageNumber { .. } if self.blocks() => self.total_items.as_ref(),
+            Style::PageNumber { .. } => self.total_pages.as_ref(),
+            Style::Offset { .. } => self.total_items.as_ref(),
+            _ => None,
         }
     }
 

@@ -440,16 +440,12 @@ impl<'a> Run<'a> {
     /// The number of pages (page numbers) or items (offsets) a page reports, when the stream declares where.
     fn total(&self, stream: &Stream, facts: &PageFacts<'_>) -> Option<u64> {
         let pagination = &stream.pagination;
-        match &pagination.style {
-            // Blocks: the pages of the declared size that the items fill (a block's total_pages counts its own).
-            Style::PageNumber { .. } if pagination.blocks() => pagination
-                .total(pagination.total_items.as_ref(), facts)
-                .zip(pagination.page_size())
-                .map(|(items, size)| items.div_ceil(size)),
-            Style::PageNumber { .. } => pagination.total(pagination.total_pages.as_ref(), facts),
-            Style::Offset { .. } => pagination.total(pagination.total_items.as_ref(), facts),
-            _ => None,
+        let total = pagination.total(pagination.look_ahead_total(), facts)?;
+        if pagination.blocks() {
+            // Blocks: the pages of the declared size that the items fill.
+            return pagination.page_size().map(|size| total.div_ceil(size));
         }
+        Some(total)
     }
 
     /// At most `count` positions from `from` on, up to `total` pages (page numbers) or items (offsets).

@@ -469,8 +469,8 @@ impl<'a> Run<'a> {
         last_pages.map_or(1, |pages| usize::try_from(pages).unwrap_or(k).min(k))
     }
 
-    /// Requests a stream's first page together with the `round - 1` pages after it, before the first page tells
-    /// how many there are, for a sliding-window stream whose pages report their totals: it is read as a sliding
+    /// Requests the first page of a window just opened together with the `round - 1` pages after it, before the
+    /// first page tells how many there are, for a sliding-window stream whose pages report their totals: it is read as a sliding
     /// window from the start instead of after a round trip for its first page alone. Requests past the stream's
     /// end (the window is shorter than `round` pages) are answered empty and dropped unread.
     pub(super) fn speculate(
@@ -483,9 +483,8 @@ impl<'a> Run<'a> {
         let pagination = &stream.pagination;
         if round < 2
             || !ahead.is_empty()
-            || window.position != Position::Start
             || pagination.sweeps()
-            || !pagination.tells_total()
+            || pagination.look_ahead_total().is_none()
         {
             return;
         }
